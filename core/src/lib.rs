@@ -20,4 +20,9 @@
     )
 )]
 
+pub mod api;
+pub mod catalog;
 pub mod diag;
+pub mod gates;
+pub mod spec;
+pub mod validate;

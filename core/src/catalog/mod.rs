@@ -1,0 +1,3 @@
+//! Catalogs: what the core knows about models and GPU systems.
+
+pub mod system;

@@ -1,0 +1,6 @@
+//! dgdr-native: the `dgdr` command and the hosts that bring the world (files,
+//! Kubernetes, GPUs, terminals) to the pure planning core.
+#![deny(clippy::unwrap_used)]
+
+pub mod cli;
+pub mod wasm_runtime;

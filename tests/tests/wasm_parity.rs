@@ -1,0 +1,83 @@
+//! Native vs wasm parity: every corpus document, validated by the native core
+//! and by the core's `.wasm` under wasmtime, gives byte-identical responses.
+
+use dgdr_core::api::{self, Op};
+use dgdr_native::wasm_runtime::{Limits, WasmCore};
+use dgdr_tests::{core_wasm, files_with, shared_dir, workspace_root};
+use serde_json::json;
+
+fn requests() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    let mut dirs = vec![workspace_root().join("tests/corpus")];
+    if let Some(s) = shared_dir() {
+        dirs.push(s.join("dynamo/samples"));
+        dirs.push(s.join("dynamo/conformance"));
+    }
+    for dir in dirs {
+        for f in files_with(&dir, &["yaml", "yml", "json"]) {
+            if f.components().any(|c| c.as_os_str() == "expected") {
+                continue;
+            }
+            let text = String::from_utf8_lossy(&std::fs::read(&f).unwrap()).into_owned();
+            for opts in [
+                json!({}),
+                json!({"purpose": "what-if", "gpuDiscovery": false}),
+            ] {
+                let req = json!({"text": text, "options": opts}).to_string();
+                out.push((f.display().to_string(), req.into_bytes()));
+            }
+        }
+    }
+    // A few inline cases, so the test means something even without a corpus.
+    for text in [
+        "model: Qwen/Qwen3-32B\nimage: x\n",
+        "model: ''\nworkload: {isl: two, requestRate: 1, concurrency: 2}\nsla: {ttf: 1, itl: -1}\n",
+        "apiVersion: nvidia.com/v1alpha1\nkind: DynamoGraphDeploymentRequest\nspec:\n  model: m\n  backend: vllm\n  profilingConfig:\n    profilerImage: i\n    config: {sla: {ttft: fast}}\n",
+        "{not json",
+        "- a\n- b\n",
+    ] {
+        out.push((
+            format!("inline: {text:?}"),
+            json!({"text": text}).to_string().into_bytes(),
+        ));
+    }
+    out
+}
+
+#[test]
+fn validation_is_byte_identical_native_and_wasm() {
+    let wasm = core_wasm();
+    let core = WasmCore::from_file(&wasm, Limits::default()).expect("wasm core loads");
+    let reqs = requests();
+    assert!(reqs.len() >= 5);
+    for (name, req) in &reqs {
+        let native = api::call(Op::Validate as u32, req);
+        let sandboxed = core
+            .call(Op::Validate as u32, req)
+            .expect("wasm call succeeds");
+        assert!(
+            native == sandboxed,
+            "{name}: native and wasm differ\nnative: {}\nwasm:   {}",
+            String::from_utf8_lossy(&native),
+            String::from_utf8_lossy(&sandboxed)
+        );
+    }
+    eprintln!("parity: {} requests byte-identical", reqs.len());
+}
+
+#[test]
+fn sandbox_limits_hold() {
+    let core = WasmCore::from_file(
+        &core_wasm(),
+        Limits {
+            memory_bytes: 64 << 20,
+            fuel: 1_000,
+        },
+    )
+    .expect("wasm core loads");
+    let req = json!({"text": "model: m\n"}).to_string();
+    assert!(
+        core.call(Op::Validate as u32, req.as_bytes()).is_err(),
+        "fuel limit must stop the call"
+    );
+}
