@@ -24,5 +24,6 @@ pub mod api;
 pub mod catalog;
 pub mod diag;
 pub mod gates;
+pub mod perf;
 pub mod spec;
 pub mod validate;

@@ -117,6 +117,7 @@ pub fn validate_read(read: ReadDocument, opts: &Options, gates: &dyn Gates) -> V
         dgdr,
         source,
         mut diagnostics,
+        paths,
         ..
     } = read;
     let Some(dgdr) = dgdr else {
@@ -127,13 +128,13 @@ pub fn validate_read(read: ReadDocument, opts: &Options, gates: &dyn Gates) -> V
         };
     };
     let spec = &dgdr.spec;
-    check_document(spec, opts, &mut diagnostics);
-    let resolved = match spec::resolve(spec) {
-        Ok(r) => Some(r),
-        Err(d) => {
-            diagnostics.extend(d);
-            None
-        }
+    // Without a readable `spec` there is nothing more to say about its fields.
+    let spec_unreadable = diagnostics.iter().any(|x| x.is_error() && x.path == "spec");
+    let resolved = if spec_unreadable {
+        None
+    } else {
+        check_document(spec, opts, &mut diagnostics);
+        spec::resolve(spec, &mut diagnostics)
     };
     if let Some(r) = &resolved
         && !diagnostics.has_errors()
@@ -142,6 +143,15 @@ pub fn validate_read(read: ReadDocument, opts: &Options, gates: &dyn Gates) -> V
         gates.check(r, &mut diagnostics);
     }
     let resolved = resolved.filter(|_| !diagnostics.has_errors());
+    if let Some(paths) = &paths {
+        diagnostics = diagnostics
+            .into_iter()
+            .map(|mut x| {
+                x.path = paths.to_source(&x.path);
+                x
+            })
+            .collect();
+    }
     Verdict {
         report: Report::from_diagnostics(sorted(diagnostics)),
         source,
@@ -222,8 +232,8 @@ fn check_document(spec: &spec::Spec, opts: &Options, d: &mut Diagnostics) {
                     format!("spec.overrides.dgd.{field}"),
                     Code::FieldIgnored,
                     format!(
-                        "{field} {} is ignored: the output is a {want} DynamoGraphDeployment",
-                        spec::decode::describe(v)
+                        "{field} {} is ignored: the output is always a nvidia.com/v1alpha1 DynamoGraphDeployment",
+                        spec::decode::show(v)
                     ),
                     format!("write `{field}: {want}` or leave it out"),
                 ));
@@ -236,15 +246,34 @@ fn check_document(spec: &spec::Spec, opts: &Options, d: &mut Diagnostics) {
 /// whose value was unreadable (wrong type, unknown word) is reported once:
 /// not also as "missing" by the rules that could not see its value.
 fn sorted(d: Diagnostics) -> Diagnostics {
-    let mut v = d.into_vec();
-    let unreadable: Vec<String> = v
+    let v = d.into_vec();
+    let unreadable: Vec<&str> = v
         .iter()
         .filter(|x| matches!(x.code, Code::TypeMismatch | Code::InvalidEnum))
-        .map(|x| x.path.clone())
+        .map(|x| x.path.as_str())
         .collect();
-    v.retain(|x| {
-        matches!(x.code, Code::TypeMismatch | Code::InvalidEnum) || !unreadable.contains(&x.path)
-    });
+    // Rules that read another field's value say nothing when that value was
+    // unreadable: `thorough` with an unreadable backend is not "backend auto".
+    let depends_on = |c: Code| match c {
+        Code::ThoroughNeedsBackend => Some("spec.backend"),
+        _ => None,
+    };
+    let mut errors_at: Vec<&str> = Vec::new();
+    let mut keep = Vec::with_capacity(v.len());
+    for x in &v {
+        if x.is_error() {
+            // One error per field: the first, which is the most basic one
+            // (a range error, not also "required" for the same field).
+            if errors_at.contains(&x.path.as_str())
+                || depends_on(x.code).is_some_and(|p| unreadable.contains(&p))
+            {
+                continue;
+            }
+            errors_at.push(x.path.as_str());
+        }
+        keep.push(x.clone());
+    }
+    let mut v = keep;
     v.sort_by_key(|x| x.severity);
     let mut out = Diagnostics::new();
     out.extend(v);

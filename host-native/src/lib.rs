@@ -2,5 +2,7 @@
 //! Kubernetes, GPUs, terminals) to the pure planning core.
 #![deny(clippy::unwrap_used)]
 
+pub mod calibrate;
 pub mod cli;
+pub mod local_models;
 pub mod wasm_runtime;

@@ -125,6 +125,14 @@ pub fn describe(v: &Value) -> String {
     }
 }
 
+/// Shows a value as written: strings in backticks, anything else described.
+pub fn show(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("`{s}`"),
+        other => describe(other),
+    }
+}
+
 /// Reports a type mismatch at `path`.
 pub fn type_error(d: &mut Diagnostics, path: &str, expected: &str, got: &Value) {
     d.push(Diagnostic::error(
@@ -402,6 +410,15 @@ pub fn as_integer(v: &Value, path: &str, d: &mut Diagnostics) -> Option<i64> {
                 Some(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15 => {
                     // Exact: |f| < 2^53 and integral.
                     Some(f as i64)
+                }
+                Some(f) if f.is_finite() && f.fract() == 0.0 => {
+                    d.push(Diagnostic::error(
+                        path,
+                        Code::OutOfRange,
+                        format!("{n} is far too large for this field"),
+                        "use a smaller whole number",
+                    ));
+                    None
                 }
                 _ => {
                     type_error(d, path, "a whole number", v);

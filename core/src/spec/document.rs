@@ -34,9 +34,12 @@ impl std::error::Error for SyntaxError {}
 /// parsed by the JSON parser when it looks like JSON, for its better messages).
 /// Empty documents (a bare `---`) are skipped.
 pub fn parse_documents(text: &str) -> Result<Vec<Value>, SyntaxError> {
-    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let trimmed = text.trim_start();
     if trimmed.starts_with('{') || trimmed.starts_with('[') {
-        return serde_json::from_str::<Value>(trimmed)
+        // The JSON parser skips the leading whitespace itself, so the line
+        // numbers it reports are the file's.
+        return serde_json::from_str::<Value>(text)
             .map(|v| vec![v])
             .map_err(|e| SyntaxError {
                 message: strip_position(&e.to_string()),
@@ -46,11 +49,11 @@ pub fn parse_documents(text: &str) -> Result<Vec<Value>, SyntaxError> {
     }
     let mut out = Vec::new();
     for doc in serde_yaml_ng::Deserializer::from_str(text) {
-        let v = serde_yaml_ng::Value::deserialize(doc).map_err(yaml_error)?;
+        let Loose(v) = Loose::deserialize(doc).map_err(yaml_error)?;
         if v.is_null() {
             continue;
         }
-        out.push(yaml_to_json(v));
+        out.push(v);
     }
     Ok(out)
 }
@@ -72,49 +75,99 @@ fn strip_position(msg: &str) -> String {
     }
 }
 
-/// YAML allows things JSON does not (non-string keys, tags, NaN). Keys become
-/// their text; tags are dropped; non-finite floats become strings so that a
-/// number field holding `.nan` is reported as a type error, not silently null.
-fn yaml_to_json(v: serde_yaml_ng::Value) -> Value {
-    use serde_yaml_ng::Value as Y;
-    match v {
-        Y::Null => Value::Null,
-        Y::Bool(b) => Value::Bool(b),
-        Y::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Value::Number(i.into())
-            } else if let Some(u) = n.as_u64() {
-                Value::Number(u.into())
-            } else {
-                let f = n.as_f64().unwrap_or(f64::NAN);
-                Number::from_f64(f)
-                    .map(Value::Number)
-                    .unwrap_or_else(|| Value::String(n.to_string()))
-            }
-        }
-        Y::String(s) => Value::String(s),
-        Y::Sequence(items) => Value::Array(items.into_iter().map(yaml_to_json).collect()),
-        Y::Mapping(m) => {
-            let mut out = Map::new();
-            for (k, v) in m {
-                out.insert(key_text(k), yaml_to_json(v));
-            }
-            Value::Object(out)
-        }
-        Y::Tagged(t) => yaml_to_json(t.value),
+/// A JSON value read from YAML, which allows more than JSON does. Integers
+/// beyond 64 bits become floats (so range checks report them at their path);
+/// non-finite floats become strings (so a number field holding `.nan` is a
+/// type error, not silently null); scalar keys become their text; custom
+/// tags are dropped.
+struct Loose(Value);
+
+impl<'de> Deserialize<'de> for Loose {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(LooseVisitor).map(Loose)
     }
 }
 
-fn key_text(k: serde_yaml_ng::Value) -> String {
-    use serde_yaml_ng::Value as Y;
-    match k {
-        Y::String(s) => s,
-        Y::Null => "null".to_string(),
-        Y::Bool(b) => b.to_string(),
-        Y::Number(n) => n.to_string(),
-        other => serde_yaml_ng::to_string(&other)
-            .map(|s| s.trim().to_string())
-            .unwrap_or_default(),
+struct LooseVisitor;
+
+fn float(f: f64) -> Value {
+    Number::from_f64(f)
+        .map(Value::Number)
+        .unwrap_or_else(|| Value::String(format!("{f}")))
+}
+
+impl<'de> serde::de::Visitor<'de> for LooseVisitor {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any YAML value")
+    }
+    fn visit_bool<E>(self, v: bool) -> Result<Value, E> {
+        Ok(Value::Bool(v))
+    }
+    fn visit_i64<E>(self, v: i64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_u64<E>(self, v: u64) -> Result<Value, E> {
+        Ok(Value::Number(v.into()))
+    }
+    fn visit_i128<E>(self, v: i128) -> Result<Value, E> {
+        Ok(float(v as f64))
+    }
+    fn visit_u128<E>(self, v: u128) -> Result<Value, E> {
+        Ok(float(v as f64))
+    }
+    fn visit_f64<E>(self, v: f64) -> Result<Value, E> {
+        Ok(float(v))
+    }
+    fn visit_str<E>(self, v: &str) -> Result<Value, E> {
+        Ok(Value::String(v.to_string()))
+    }
+    fn visit_string<E>(self, v: String) -> Result<Value, E> {
+        Ok(Value::String(v))
+    }
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+    fn visit_some<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        Loose::deserialize(d).map(|l| l.0)
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::new();
+        while let Some(Loose(v)) = seq.next_element()? {
+            out.push(v);
+        }
+        Ok(Value::Array(out))
+    }
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = Map::new();
+        while let Some((Loose(k), Loose(v))) = map.next_entry()? {
+            let key = match k {
+                Value::String(s) => s,
+                Value::Null => "null".to_string(),
+                Value::Bool(b) => b.to_string(),
+                Value::Number(n) => n.to_string(),
+                Value::Array(_) | Value::Object(_) => {
+                    return Err(serde::de::Error::custom(
+                        "a mapping key must be a plain value, not a list or a mapping",
+                    ));
+                }
+            };
+            if out.contains_key(&key) {
+                return Err(serde::de::Error::custom(format!("duplicate key `{key}`")));
+            }
+            out.insert(key, v);
+        }
+        Ok(Value::Object(out))
+    }
+    fn visit_enum<A: serde::de::EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        // A value with a custom tag (`!tag value`): keep the value, drop the tag.
+        use serde::de::VariantAccess;
+        let (_tag, variant): (Loose, _) = data.variant()?;
+        variant.newtype_variant::<Loose>().map(|l| l.0)
     }
 }
 
@@ -145,8 +198,18 @@ mod tests {
     #[test]
     fn nan_becomes_a_string_and_keys_become_text() {
         let v = parse_documents("a: .nan\n1: x\n").unwrap();
-        assert_eq!(v[0]["a"], Value::String(".nan".into()));
+        assert_eq!(v[0]["a"], Value::String("NaN".into()));
         assert_eq!(v[0]["1"], Value::String("x".into()));
+    }
+
+    #[test]
+    fn huge_integers_and_json_line_numbers() {
+        let v = parse_documents("a: 100000000000000000000000000000\n").unwrap();
+        assert!(v[0]["a"].is_f64());
+        let e = parse_documents("\n\n\n{\n\"a\": }").unwrap_err();
+        assert_eq!(e.line, Some(5));
+        let v = parse_documents("a: !custom 3\n").unwrap();
+        assert_eq!(v[0]["a"], serde_json::json!(3));
     }
 
     #[test]

@@ -41,7 +41,11 @@ pub struct ReadDocument {
     pub source: SourceVersion,
     /// True when the document held only a `spec`.
     pub bare_spec: bool,
+    /// Diagnostics found while reading. Their paths are v1beta1 paths; for a
+    /// v1alpha1 document, [`ReadDocument::paths`] maps them to what was written.
     pub diagnostics: Diagnostics,
+    /// For a converted v1alpha1 document: v1beta1 path → v1alpha1 path.
+    pub paths: Option<v1alpha1::PathMap>,
 }
 
 /// Reads one parsed document: a whole resource or a bare `spec`, v1beta1 or v1alpha1.
@@ -62,6 +66,7 @@ pub fn read_document(doc: &Value) -> ReadDocument {
             source: SourceVersion::V1beta1,
             bare_spec: false,
             diagnostics: d,
+            paths: None,
         };
     };
     let is_resource = top.contains_key("apiVersion")
@@ -81,7 +86,7 @@ pub fn read_document(doc: &Value) -> ReadDocument {
         d.push(Diagnostic::error(
             "kind",
             Code::WrongKind,
-            format!("expected kind `{KIND}`, got {}", decode::describe(kind)),
+            format!("expected kind `{KIND}`, got {}", decode::show(kind)),
             "dgdr reads DynamoGraphDeploymentRequests; a DGD is its output, not its input",
         ));
         return ReadDocument {
@@ -89,6 +94,7 @@ pub fn read_document(doc: &Value) -> ReadDocument {
             source: SourceVersion::V1beta1,
             bare_spec,
             diagnostics: d,
+            paths: None,
         };
     }
     let spec_map = resource.get("spec").and_then(Value::as_object);
@@ -109,6 +115,7 @@ pub fn read_document(doc: &Value) -> ReadDocument {
                 source: SourceVersion::V1beta1,
                 bare_spec,
                 diagnostics: d,
+                paths: None,
             };
         }
     };
@@ -116,33 +123,26 @@ pub fn read_document(doc: &Value) -> ReadDocument {
     let (resource, paths) = match source {
         SourceVersion::V1beta1 => (resource, None),
         SourceVersion::V1alpha1 => {
-            check_v1alpha1(&resource, &mut d);
+            check_v1alpha1(&resource, bare_spec, &mut d);
             let (converted, paths) = v1alpha1::to_v1beta1(&resource);
             (converted, Some(paths))
         }
     };
 
-    let mut inner = Diagnostics::new();
-    let dgdr = read_resource(&resource, &mut inner);
-    match &paths {
-        Some(p) => d.extend(inner.into_iter().map(|mut x| {
-            x.path = p.to_source(&x.path);
-            x
-        })),
-        None => d.extend(inner),
-    }
+    let dgdr = read_resource(&resource, &mut d);
     ReadDocument {
         dgdr: Some(dgdr),
         source,
         bare_spec,
         diagnostics: d,
+        paths,
     }
 }
 
 /// v1alpha1-only checks, made before conversion so they point at what was written.
-fn check_v1alpha1(resource: &Map<String, Value>, d: &mut Diagnostics) {
+fn check_v1alpha1(resource: &Map<String, Value>, bare_spec: bool, d: &mut Diagnostics) {
     d.push(Diagnostic::warning(
-        "apiVersion",
+        if bare_spec { "" } else { "apiVersion" },
         Code::ConvertedFromV1alpha1,
         "this is the legacy nvidia.com/v1alpha1 form; dgdr converted it to nvidia.com/v1beta1",
         "run `dgdr convert` to get the v1beta1 form and use that from now on",
@@ -152,17 +152,17 @@ fn check_v1alpha1(resource: &Map<String, Value>, d: &mut Diagnostics) {
     };
     for key in spec.keys() {
         if !v1alpha1::V1ALPHA1_SPEC_FIELDS.contains(&key.as_str()) {
-            let hint = match decode::suggest(key, v1alpha1::V1ALPHA1_SPEC_FIELDS) {
-                Some(s) => format!("did you mean `{s}`?"),
-                None => "unknown fields are ignored".to_string(),
-            };
-            d.push(Diagnostic::warning(
-                format!("spec.{key}"),
-                Code::UnknownField,
-                format!("unknown v1alpha1 field `{key}`"),
-                hint,
-            ));
+            unknown_field(
+                &format!("spec.{key}"),
+                key,
+                v1alpha1::V1ALPHA1_SPEC_FIELDS,
+                d,
+            );
         }
+    }
+    if let Some(Value::Object(config)) = spec.get("profilingConfig").and_then(|pc| pc.get("config"))
+    {
+        check_v1alpha1_config(config, d);
     }
     if let Some(Value::Object(pc)) = spec.get("profilingConfig")
         && pc.contains_key("configMapRef")
@@ -174,6 +174,48 @@ fn check_v1alpha1(resource: &Map<String, Value>, d: &mut Diagnostics) {
             "put the base DGD in spec.overrides.dgd of the v1beta1 form",
         ));
     }
+}
+
+/// Typos inside the legacy config blob would otherwise vanish into the
+/// conversion annotation: warn about fields dgdr does not know.
+fn check_v1alpha1_config(config: &Map<String, Value>, d: &mut Diagnostics) {
+    let base = "spec.profilingConfig.config";
+    let sections: Vec<&str> = v1alpha1::V1ALPHA1_CONFIG_SECTIONS
+        .iter()
+        .map(|(n, _)| *n)
+        .collect();
+    for (key, value) in config {
+        let Some((_, fields)) = v1alpha1::V1ALPHA1_CONFIG_SECTIONS
+            .iter()
+            .find(|(n, _)| n == key)
+        else {
+            unknown_field(&format!("{base}.{key}"), key, &sections, d);
+            continue;
+        };
+        if let (Some(fields), Value::Object(inner)) = (fields, value) {
+            for k in inner.keys() {
+                if !fields.contains(&k.as_str()) {
+                    unknown_field(&format!("{base}.{key}.{k}"), k, fields, d);
+                }
+            }
+        }
+    }
+}
+
+fn unknown_field(path: &str, key: &str, known: &[&str], d: &mut Diagnostics) {
+    let hint = match decode::suggest(key, known) {
+        Some(s) => format!("did you mean `{s}`? Unknown fields are ignored"),
+        None => format!(
+            "known fields here: {}; unknown fields are ignored",
+            known.join(", ")
+        ),
+    };
+    d.push(Diagnostic::warning(
+        path,
+        Code::UnknownField,
+        format!("unknown field `{key}`"),
+        hint,
+    ));
 }
 
 fn read_resource(resource: &Map<String, Value>, d: &mut Diagnostics) -> Dgdr {

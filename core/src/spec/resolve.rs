@@ -121,8 +121,9 @@ impl ResolvedSpec {
 }
 
 /// Applies defaults and checks the rules between fields (SPEC §1.2, §2, §6).
-/// Returns every problem found, not the first.
-pub fn resolve(spec: &Spec) -> Result<ResolvedSpec, Diagnostics> {
+/// Every problem found goes into `out` (warnings too, also on success); the
+/// resolved spec comes back when none of them is an error.
+pub fn resolve(spec: &Spec, out: &mut Diagnostics) -> Option<ResolvedSpec> {
     let mut d = Diagnostics::new();
     let model = match spec.model.as_deref() {
         None => {
@@ -232,8 +233,10 @@ pub fn resolve(spec: &Spec) -> Result<ResolvedSpec, Diagnostics> {
             cfg
         });
 
-    match (d.has_errors(), model) {
-        (false, Some(model)) => Ok(ResolvedSpec {
+    let failed = d.has_errors();
+    out.extend(d);
+    match (failed, model) {
+        (false, Some(model)) => Some(ResolvedSpec {
             model,
             backend,
             image: spec.image.clone(),
@@ -247,7 +250,7 @@ pub fn resolve(spec: &Spec) -> Result<ResolvedSpec, Diagnostics> {
             auto_apply: spec.auto_apply.unwrap_or(true),
             overrides: spec.overrides.clone().unwrap_or_default(),
         }),
-        _ => Err(d),
+        _ => None,
     }
 }
 
@@ -429,7 +432,8 @@ mod tests {
     fn resolve_json(v: serde_json::Value) -> Result<ResolvedSpec, Vec<(String, Code)>> {
         let doc = read_document(&v);
         let spec = doc.dgdr.unwrap().spec;
-        resolve(&spec).map_err(|d| d.into_iter().map(|x| (x.path, x.code)).collect())
+        let mut d = Diagnostics::new();
+        resolve(&spec, &mut d).ok_or_else(|| d.into_iter().map(|x| (x.path, x.code)).collect())
     }
 
     #[test]

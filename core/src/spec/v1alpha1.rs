@@ -154,6 +154,17 @@ const STATES: &[(&str, &str)] = &[
 pub struct PathMap(Vec<(String, String)>);
 
 impl PathMap {
+    /// The paths of every mapped field, whether or not the document has it
+    /// (a missing `spec.image` is a missing `profilingConfig.profilerImage`).
+    pub fn for_v1alpha1() -> Self {
+        let mut pairs: Vec<(String, String)> = MAPPING
+            .iter()
+            .map(|(alpha, beta)| (spec_path(beta), spec_path(alpha)))
+            .collect();
+        pairs.push(("spec.autoApply".into(), "spec.autoApply".into()));
+        PathMap(pairs)
+    }
+
     /// Rewrites a v1beta1 path to the v1alpha1 path it came from (longest prefix wins).
     pub fn to_source(&self, path: &str) -> String {
         let mut best: Option<&(String, String)> = None;
@@ -193,6 +204,26 @@ pub const V1ALPHA1_SPEC_FIELDS: &[&str] = &[
     "deploymentOverrides",
 ];
 
+/// The parts of `profilingConfig.config` dgdr knows, section by section
+/// (`None`: the section's own fields are passed through unchecked).
+pub const V1ALPHA1_CONFIG_SECTIONS: &[(&str, Option<&[&str]>)] = &[
+    ("sla", Some(&["isl", "osl", "ttft", "itl"])),
+    (
+        "hardware",
+        Some(&[
+            "min_num_gpus_per_engine",
+            "max_num_gpus_per_engine",
+            "num_gpus_per_node",
+            "gpu_type",
+        ]),
+    ),
+    ("sweep", None),
+    ("aic", None),
+    ("planner", None),
+    ("deployment", None),
+    ("engine", None),
+];
+
 /// Looks like a bare v1alpha1 spec (no apiVersion to tell).
 pub fn looks_like_v1alpha1_spec(spec: &Map<String, Value>) -> bool {
     [
@@ -207,7 +238,7 @@ pub fn looks_like_v1alpha1_spec(spec: &Map<String, Value>) -> bool {
 
 /// Converts a v1alpha1 resource (an object with `spec`) to v1beta1.
 pub fn to_v1beta1(resource: &Map<String, Value>) -> (Map<String, Value>, PathMap) {
-    let mut paths = PathMap::default();
+    let paths = PathMap::for_v1alpha1();
     let mut alpha_spec = match resource.get("spec") {
         Some(Value::Object(m)) => m.clone(),
         _ => Map::new(),
@@ -233,7 +264,6 @@ pub fn to_v1beta1(resource: &Map<String, Value>) -> (Map<String, Value>, PathMap
     for (alpha, beta) in MAPPING {
         if let Some(v) = take(&mut alpha_spec, alpha) {
             put(&mut beta_spec, beta, v);
-            paths.0.push((spec_path(beta), spec_path(alpha)));
         }
     }
     // The DGD override needs its apiVersion/kind; they carry no information.
@@ -253,9 +283,6 @@ pub fn to_v1beta1(resource: &Map<String, Value>) -> (Map<String, Value>, PathMap
         Some(Value::Bool(true)) if beta_defaulted => {}
         Some(v) => {
             beta_spec.insert("autoApply".into(), v);
-            paths
-                .0
-                .push(("spec.autoApply".into(), "spec.autoApply".into()));
         }
         None => {
             beta_spec.insert("autoApply".into(), Value::Bool(false));

@@ -1,6 +1,7 @@
 //! Command-line interface: argument parsing and dispatch. Each subcommand
 //! lives in its own module and returns the process exit code it wants.
 
+mod calibrate;
 mod convert;
 pub mod exit;
 mod style;
@@ -38,6 +39,7 @@ pub struct Cli {
 enum Command {
     Validate(validate::Args),
     Convert(convert::Args),
+    Calibrate(calibrate::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -46,6 +48,7 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         Command::Validate(a) => validate::run(&a),
         Command::Convert(a) => convert::run(&a),
+        Command::Calibrate(a) => calibrate::run(&a),
     };
     ExitCode::from(code as u8)
 }

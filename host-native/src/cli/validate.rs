@@ -75,7 +75,10 @@ pub fn run(args: &Args) -> i32 {
         },
         gpu_discovery: !args.no_discovery,
     };
-    let gates = dgdr_core::gates::default_gates();
+    // Paths in `spec.model` are read from this machine's disk.
+    let gates =
+        dgdr_core::gates::CatalogGates::new().with_source(Box::new(crate::local_models::FsModels));
+    let gates = &gates;
     let mut code = exit::OK;
     let mut out: Vec<JsonVerdict> = Vec::new();
     for file in &args.files {

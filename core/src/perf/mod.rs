@@ -1,0 +1,3 @@
+//! The performance model.
+
+pub mod table;

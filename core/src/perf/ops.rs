@@ -1,0 +1,1393 @@
+//! Op composition: one engine step (prefill tokens, decode tokens, or both)
+//! as the sum of the operations a forward pass runs on one GPU, each timed
+//! from the measured tables where they cover it and from the roofline where
+//! they do not.
+//!
+//! A [`StepModel`] is built once per (model, system, backend, layout,
+//! quantization): it resolves the layer kinds and their per-GPU shapes, and
+//! which table (and dtype) answers each op, so that timing a step is a
+//! handful of table lookups and no allocation.
+//!
+//! Conventions: every token count is per attention-DP rank; the MoE layer
+//! sees the tokens of all `dp` ranks (they are gathered into the expert
+//! group); a token crosses every layer (pipeline stages in sequence).
+
+use serde::Serialize;
+
+use super::constants::RooflineEff;
+use super::error::PerfError;
+use super::parallel::Parallel;
+use super::quant::{GemmQuant, QuantConfig};
+use super::roofline::{self, Comm};
+use super::table::{
+    AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, Op, PerfDb, Source,
+    SystemTables,
+};
+use crate::catalog::model::{Moe, ModelArch};
+use crate::catalog::system::{SystemCatalog, SystemSpec};
+use crate::spec::Backend;
+
+/// Where an op's time comes from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OpSource {
+    /// A measured grid point of the table.
+    Measured,
+    /// Interpolated between measured points.
+    Interpolated,
+    /// Extrapolated past the measured range.
+    Extrapolated,
+    /// A measured kin (another dtype, GPU count, parallel size or a sibling
+    /// GPU) rescaled by the roofline ratio.
+    Rescaled,
+    /// Roofline only.
+    Roofline,
+}
+
+impl OpSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OpSource::Measured => "measured",
+            OpSource::Interpolated => "interpolated",
+            OpSource::Extrapolated => "extrapolated",
+            OpSource::Rescaled => "rescaled",
+            OpSource::Roofline => "roofline",
+        }
+    }
+
+    /// Every source, in order.
+    pub const ALL: [OpSource; 5] = [
+        OpSource::Measured,
+        OpSource::Interpolated,
+        OpSource::Extrapolated,
+        OpSource::Rescaled,
+        OpSource::Roofline,
+    ];
+
+    fn from_table(s: Source) -> OpSource {
+        match s {
+            Source::Measured { .. } => OpSource::Measured,
+            Source::Interpolated { .. } => OpSource::Interpolated,
+            Source::Extrapolated { .. } => OpSource::Extrapolated,
+        }
+    }
+}
+
+/// A timed op.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timed {
+    pub ms: f64,
+    pub source: OpSource,
+    /// The table consulted, if any.
+    pub table: Option<Op>,
+}
+
+impl Timed {
+    fn roof(ms: f64) -> Timed {
+        Timed {
+            ms,
+            source: OpSource::Roofline,
+            table: None,
+        }
+    }
+
+    fn zero() -> Timed {
+        Timed::roof(0.0)
+    }
+}
+
+/// One line of a step breakdown.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct OpTime {
+    /// Op name (`attn.qkv_gemm`, `moe.experts`, ...).
+    pub name: &'static str,
+    /// How many times one step runs it (layers).
+    pub count: f64,
+    /// Milliseconds of one run.
+    pub ms: f64,
+    pub source: OpSource,
+    /// The table consulted (`gemm`, `moe`, ...), if any.
+    pub table: Option<&'static str>,
+}
+
+/// Receives the ops of a step.
+pub(crate) trait Sink {
+    fn add(&mut self, name: &'static str, count: f64, t: Timed);
+}
+
+/// Sums a step (and the share of time by source).
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct SumSink {
+    pub ms: f64,
+    pub by_source: [f64; 5],
+}
+
+impl Sink for SumSink {
+    fn add(&mut self, _name: &'static str, count: f64, t: Timed) {
+        let ms = count * t.ms;
+        self.ms += ms;
+        let i = OpSource::ALL
+            .iter()
+            .position(|s| *s == t.source)
+            .unwrap_or(4);
+        if let Some(slot) = self.by_source.get_mut(i) {
+            *slot += ms;
+        }
+    }
+}
+
+/// Lists a step's ops.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ListSink(pub Vec<OpTime>);
+
+impl Sink for ListSink {
+    fn add(&mut self, name: &'static str, count: f64, t: Timed) {
+        if count > 0.0 && t.ms > 0.0 {
+            self.0.push(OpTime {
+                name,
+                count,
+                ms: t.ms,
+                source: t.source,
+                table: t.table.map(Op::name),
+            });
+        }
+    }
+}
+
+/// The work of one step on one attention-DP rank.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct StepShape {
+    /// Sequences with prefill tokens in this step.
+    pub prefill_seqs: u64,
+    /// Prefill tokens of each of them in this step (a whole prompt or a chunk).
+    pub prefill_tokens: u64,
+    /// Tokens each of them already has in the KV cache (earlier chunks).
+    pub prefill_cached: u64,
+    /// Sequences decoding one token.
+    pub decode_seqs: u64,
+    /// Their mean KV length.
+    pub decode_kv: u64,
+}
+
+impl StepShape {
+    /// A prefill of `batch` prompts of `isl` tokens.
+    pub fn prefill(batch: u64, isl: u64) -> StepShape {
+        StepShape {
+            prefill_seqs: batch,
+            prefill_tokens: isl,
+            ..StepShape::default()
+        }
+    }
+
+    /// A decode step of `batch` sequences at KV length `kv`.
+    pub fn decode(batch: u64, kv: u64) -> StepShape {
+        StepShape {
+            decode_seqs: batch,
+            decode_kv: kv,
+            ..StepShape::default()
+        }
+    }
+
+    /// Tokens the step processes.
+    pub fn tokens(&self) -> u64 {
+        self.prefill_seqs * self.prefill_tokens + self.decode_seqs
+    }
+}
+
+/// Attention (or mixer) of a layer kind, per GPU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Attn {
+    None,
+    Gqa {
+        hq: u64,
+        hkv: u64,
+        d: u64,
+        dv: u64,
+        window: u64,
+        /// Output width of the fused QKV(+gate) projection.
+        qkv_n: u64,
+    },
+    Mla {
+        heads: u64,
+        q_lora: Option<u64>,
+        kv_lora: u64,
+        rope: u64,
+        nope: u64,
+        v: u64,
+    },
+    Linear {
+        kh: u64,
+        vh: u64,
+        kd: u64,
+        vd: u64,
+    },
+    Mamba {
+        heads: u64,
+        hd: u64,
+        state: u64,
+        in_n: u64,
+        state_bytes: u64,
+    },
+    /// Replaced by one `hidden × hidden` linear map.
+    Replaced,
+}
+
+/// MLP of a layer kind, per GPU.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Mlp {
+    None,
+    Dense { inter: u64, gated: bool },
+    Moe { shared_inter: u64 },
+    Both { inter: u64, gated: bool, shared_inter: u64 },
+    Replaced,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct Group {
+    count: u64,
+    attn: Attn,
+    mlp: Mlp,
+}
+
+/// Which table (and dtype) answers an op, decided once.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Pick {
+    /// The table measures this dtype.
+    Exact(&'static str),
+    /// A kin dtype, rescaled by the roofline ratio.
+    Kin(&'static str, GemmQuant),
+    Roofline,
+}
+
+/// The MoE table slice used.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MoePick {
+    dtype: &'static str,
+    quant: GemmQuant,
+    moe_tp: u64,
+    moe_ep: u64,
+    exact: bool,
+}
+
+/// The DeepSeek-V3 MLA module tables apply to models with its exact MLA dims.
+const MLA_MODULE_MODEL: &str = "deepseek-ai/DeepSeek-V3";
+
+/// A step model for one deployment (see the module docs).
+#[derive(Debug, Clone)]
+pub struct StepModel<'a> {
+    model: &'a ModelArch,
+    system: &'a SystemSpec,
+    /// The system whose tables answer, when borrowed from a sibling.
+    sibling: Option<&'a SystemSpec>,
+    tables: Option<&'a SystemTables>,
+    par: Parallel,
+    quant: QuantConfig,
+    eff: RooflineEff,
+    groups: Vec<Group>,
+    gemm_pick: Pick,
+    lm_pick: Pick,
+    moe_pick: Option<MoePick>,
+    kv_table: &'static str,
+    kv_table_fallback: bool,
+    mla_module: bool,
+    mla_dtype: &'static str,
+    mla_gemm_dtype: &'static str,
+    hidden: u64,
+    vocab_per_gpu: u64,
+    moe: Option<Moe>,
+    allreduce_gpus: u64,
+}
+
+fn ceil_div(a: u64, b: u64) -> u64 {
+    if b == 0 { a } else { a.div_ceil(b) }
+}
+
+impl<'a> StepModel<'a> {
+    /// Resolves the layer kinds and the tables of a deployment.
+    pub fn new(
+        model: &'a ModelArch,
+        system: &'a SystemSpec,
+        backend: Backend,
+        par: Parallel,
+        quant: QuantConfig,
+        eff: RooflineEff,
+    ) -> Result<StepModel<'a>, PerfError> {
+        let (tables, sibling) = match &system.tables {
+            Some(name) => {
+                let t = PerfDb::builtin().system(name, backend.as_str())?;
+                let sibling = if *name == system.sku {
+                    None
+                } else {
+                    SystemCatalog::builtin().lookup(name).ok()
+                };
+                (t, sibling)
+            }
+            None => (None, None),
+        };
+        let tp = u64::from(par.tp.max(1));
+        let h = model.hidden_size;
+        let groups = layer_groups(model, tp)?;
+        let has = |op: Op, key: &[&str]| -> bool {
+            tables.is_some_and(|t| {
+                t.keys(op)
+                    .any(|k| k.len() == key.len() && k.iter().zip(key).all(|(a, b)| a == b))
+            })
+        };
+        let pick = |q: GemmQuant| -> Pick {
+            if let Some(d) = q.gemm_tables().iter().find(|d| has(Op::Gemm, &[d])) {
+                return Pick::Exact(d);
+            }
+            if let Some((d, kq)) = q.gemm_kin().iter().find(|(d, _)| has(Op::Gemm, &[d])) {
+                return Pick::Kin(d, *kq);
+            }
+            Pick::Roofline
+        };
+        let gemm_pick = pick(quant.gemm);
+        let lm_pick = pick(GemmQuant::Bf16);
+        let moe_pick = match (&model.moe, tables) {
+            (Some(m), Some(t)) => find_moe_pick(t, m, quant.moe, par, h),
+            _ => None,
+        };
+        let kv = quant.kv.table();
+        let kv_ok = has(Op::GenerationAttention, &["bfloat16", kv]);
+        let (kv_table, kv_table_fallback) = if kv_ok {
+            (kv, false)
+        } else {
+            ("bfloat16", true)
+        };
+        let mla_module_dims = model.attention.mla.as_ref().is_some_and(|m| {
+            m.q_lora_rank == Some(1536)
+                && m.kv_lora_rank == 512
+                && m.qk_rope_head_dim == 64
+                && m.qk_nope_head_dim == 128
+                && m.v_head_dim == 128
+                && h == 7168
+        });
+        let mla_gemm_dtype = match quant.gemm {
+            GemmQuant::Fp8 | GemmQuant::Fp8Block => "fp8_block",
+            GemmQuant::Nvfp4 => "nvfp4",
+            _ => "bfloat16",
+        };
+        let mla_module = mla_module_dims
+            && has(
+                Op::MlaGenerationModule,
+                &[MLA_MODULE_MODEL, "bfloat16", kv_table, mla_gemm_dtype],
+            )
+            && has(
+                Op::MlaContextModule,
+                &[MLA_MODULE_MODEL, "bfloat16", kv_table, mla_gemm_dtype],
+            );
+        Ok(StepModel {
+            model,
+            system,
+            sibling,
+            tables,
+            par,
+            quant,
+            eff,
+            groups,
+            gemm_pick,
+            lm_pick,
+            moe_pick,
+            kv_table,
+            kv_table_fallback,
+            mla_module,
+            mla_dtype: "bfloat16",
+            mla_gemm_dtype,
+            hidden: h,
+            vocab_per_gpu: ceil_div(model.vocab_size, tp),
+            moe: model.moe.clone(),
+            allreduce_gpus: tp,
+        })
+    }
+
+    /// The layout.
+    pub fn parallel(&self) -> Parallel {
+        self.par
+    }
+
+    /// The quantization.
+    pub fn quant(&self) -> QuantConfig {
+        self.quant
+    }
+
+    /// Whether the system has measured tables (its own or a sibling's).
+    pub fn has_tables(&self) -> bool {
+        self.tables.is_some()
+    }
+
+    /// Total kernel time of one step, ms, and its split by source.
+    pub(crate) fn step_sum(&self, s: &StepShape) -> SumSink {
+        let mut sink = SumSink::default();
+        self.run(s, &mut sink);
+        sink
+    }
+
+    /// Kernel time of one step, ms.
+    pub fn step_ms(&self, s: &StepShape) -> f64 {
+        self.step_sum(s).ms
+    }
+
+    /// The ops of one step.
+    pub fn breakdown(&self, s: &StepShape) -> Vec<OpTime> {
+        let mut sink = ListSink::default();
+        self.run(s, &mut sink);
+        sink.0
+    }
+
+    /// Rescales a time measured on the sibling GPU to this one.
+    fn sibling_scale(&self, t: Timed, roof: impl Fn(&SystemSpec) -> f64) -> Timed {
+        match self.sibling {
+            None => t,
+            Some(sib) => {
+                let here = roof(self.system);
+                let there = roof(sib);
+                if there > 0.0 && here > 0.0 {
+                    Timed {
+                        ms: t.ms * here / there,
+                        source: OpSource::Rescaled,
+                        table: t.table,
+                    }
+                } else {
+                    t
+                }
+            }
+        }
+    }
+
+    fn from_lookup(l: Lookup) -> Timed {
+        Timed {
+            ms: l.ms,
+            source: OpSource::from_table(l.source),
+            table: Some(l.source.table()),
+        }
+    }
+
+    /// A GEMM `[m, k] × [k, n]`.
+    fn gemm(&self, pick: Pick, q: GemmQuant, m: u64, n: u64, k: u64) -> Timed {
+        if m == 0 || n == 0 || k == 0 {
+            return Timed::zero();
+        }
+        let (mf, nf, kf) = (m as f64, n as f64, k as f64);
+        let eff = &self.eff;
+        let roof = |sys: &SystemSpec, q: GemmQuant| roofline::gemm_ms(sys, eff, mf, nf, kf, q);
+        let t = match (pick, self.tables) {
+            (Pick::Exact(d), Some(t)) => t.gemm(d, m, n, k).map(Self::from_lookup),
+            (Pick::Kin(d, kq), Some(t)) => t.gemm(d, m, n, k).map(|l| {
+                let base = Self::from_lookup(l);
+                let sys = self.sibling.unwrap_or(self.system);
+                Timed {
+                    ms: base.ms * roof(sys, q) / roof(sys, kq).max(1e-9),
+                    source: OpSource::Rescaled,
+                    table: base.table,
+                }
+            }),
+            _ => None,
+        };
+        match t {
+            Some(t) => self.sibling_scale(t, |s| roof(s, q)),
+            None => Timed::roof(roof(self.system, q)),
+        }
+    }
+
+    fn dense_gemm(&self, m: u64, n: u64, k: u64) -> Timed {
+        self.gemm(self.gemm_pick, self.quant.gemm, m, n, k)
+    }
+
+    /// Prefill attention of a GQA/MHA layer.
+    #[allow(clippy::too_many_arguments)]
+    fn context_attention(
+        &self,
+        batch: u64,
+        new: u64,
+        cached: u64,
+        hq: u64,
+        hkv: u64,
+        d: u64,
+        dv: u64,
+        window: u64,
+    ) -> Timed {
+        if batch == 0 || new == 0 {
+            return Timed::zero();
+        }
+        let eff = &self.eff;
+        let roof = |sys: &SystemSpec| {
+            roofline::context_attention_ms(
+                sys,
+                eff,
+                batch as f64,
+                new as f64,
+                cached as f64,
+                hq as f64,
+                d as f64,
+                dv as f64,
+                window as f64,
+            )
+        };
+        let total = cached + new;
+        let q = |len: u64, win: u64| AttentionQuery {
+            attn_dtype: "bfloat16",
+            kv_dtype: self.kv_table,
+            batch,
+            seq_len: len,
+            num_heads: hq,
+            num_kv_heads: hkv,
+            head_dim: d,
+            window: win,
+        };
+        let lookup = |len: u64| -> Option<Timed> {
+            let t = self.tables?;
+            if let Some(l) = t.context_attention(&q(len, window)) {
+                return Some(Self::from_lookup(l));
+            }
+            // An unmeasured window: full attention over at most the window.
+            if window > 0 {
+                let l = t.context_attention(&q(len.min(window), 0))?;
+                let scale = if len > window {
+                    len as f64 / window as f64
+                } else {
+                    1.0
+                };
+                return Some(Timed {
+                    ms: l.ms * scale,
+                    source: OpSource::Rescaled,
+                    table: Some(l.source.table()),
+                });
+            }
+            None
+        };
+        let t = match lookup(total) {
+            Some(full) if cached > 0 => {
+                // Chunk on top of a cached prefix: the share of the causal
+                // work that the new tokens add.
+                let (tf, cf) = (total as f64, cached as f64);
+                let share = (tf * tf - cf * cf) / (tf * tf);
+                Some(Timed {
+                    ms: full.ms * share,
+                    source: full.source,
+                    table: full.table,
+                })
+            }
+            other => other,
+        };
+        match t {
+            Some(t) => self.sibling_scale(t, roof),
+            None => Timed::roof(roof(self.system)),
+        }
+    }
+
+    /// One decode step of GQA/MHA attention.
+    #[allow(clippy::too_many_arguments)]
+    fn generation_attention(
+        &self,
+        batch: u64,
+        kv: u64,
+        hq: u64,
+        hkv: u64,
+        d: u64,
+        dv: u64,
+        window: u64,
+    ) -> Timed {
+        if batch == 0 {
+            return Timed::zero();
+        }
+        let eff = &self.eff;
+        let kv_bytes = self.quant.kv.bytes() as f64;
+        let roof = |sys: &SystemSpec, bytes: f64| {
+            roofline::generation_attention_ms(
+                sys,
+                eff,
+                batch as f64,
+                kv.max(1) as f64,
+                hkv as f64,
+                d as f64,
+                dv as f64,
+                bytes,
+                window as f64,
+            )
+        };
+        let q = |win: u64, len: u64| AttentionQuery {
+            attn_dtype: "bfloat16",
+            kv_dtype: self.kv_table,
+            batch,
+            seq_len: len.max(1),
+            num_heads: hq,
+            num_kv_heads: hkv,
+            head_dim: d,
+            window: win,
+        };
+        let t = self.tables.and_then(|t| {
+            t.generation_attention(&q(window, kv))
+                .map(Self::from_lookup)
+                .or_else(|| {
+                    (window > 0)
+                        .then(|| t.generation_attention(&q(0, kv.min(window))))
+                        .flatten()
+                        .map(|l| Timed {
+                            source: OpSource::Rescaled,
+                            ..Self::from_lookup(l)
+                        })
+                })
+        });
+        let t = t.map(|t| {
+            if self.kv_table_fallback && kv_bytes < 2.0 {
+                let sys = self.sibling.unwrap_or(self.system);
+                Timed {
+                    ms: t.ms * roof(sys, kv_bytes) / roof(sys, 2.0),
+                    source: OpSource::Rescaled,
+                    table: t.table,
+                }
+            } else {
+                t
+            }
+        });
+        match t {
+            Some(t) => self.sibling_scale(t, |s| roof(s, kv_bytes)),
+            None => Timed::roof(roof(self.system, kv_bytes)),
+        }
+    }
+
+    /// The experts of one MoE layer; `tokens` entering the expert group.
+    fn moe_experts(&self, tokens: u64) -> Timed {
+        let Some(m) = &self.moe else {
+            return Timed::zero();
+        };
+        if tokens == 0 {
+            return Timed::zero();
+        }
+        let inter = m.latent_size.map_or(m.expert_intermediate_size, |_| {
+            m.expert_intermediate_size
+        });
+        let hidden = m.latent_size.unwrap_or(self.hidden);
+        let eff = &self.eff;
+        let roof = |sys: &SystemSpec, q: GemmQuant, tp: u64, ep: u64| {
+            roofline::moe_ms(
+                sys,
+                eff,
+                tokens as f64,
+                hidden as f64,
+                inter as f64,
+                m.top_k as f64,
+                m.num_experts as f64,
+                tp as f64,
+                ep as f64,
+                m.gated,
+                q,
+            )
+        };
+        let (tp, ep) = (u64::from(self.par.moe_tp), u64::from(self.par.moe_ep));
+        let q = self.quant.moe;
+        let t = match (self.moe_pick, self.tables) {
+            (Some(p), Some(t)) => t
+                .moe(&MoeQuery {
+                    dtype: p.dtype,
+                    num_tokens: tokens,
+                    hidden,
+                    inter,
+                    topk: m.top_k,
+                    num_experts: m.num_experts,
+                    moe_tp: p.moe_tp,
+                    moe_ep: p.moe_ep,
+                })
+                .map(|l| {
+                    let base = Self::from_lookup(l);
+                    if p.exact {
+                        base
+                    } else {
+                        let sys = self.sibling.unwrap_or(self.system);
+                        Timed {
+                            ms: base.ms * roof(sys, q, tp, ep)
+                                / roof(sys, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
+                            source: OpSource::Rescaled,
+                            table: base.table,
+                        }
+                    }
+                }),
+            _ => None,
+        };
+        match t {
+            Some(t) => self.sibling_scale(t, |s| roof(s, q, tp, ep)),
+            None => Timed::roof(roof(self.system, q, tp, ep)),
+        }
+    }
+
+    /// A collective over `gpus` of `elements` 16-bit elements.
+    fn collective(&self, kind: Comm, gpus: u64, elements: u64) -> Timed {
+        if gpus <= 1 || elements == 0 {
+            return Timed::zero();
+        }
+        let eff = &self.eff;
+        let bytes = elements as f64 * 2.0;
+        let roof = |sys: &SystemSpec, g: u64| roofline::comm_ms(sys, eff, kind, g as f64, bytes);
+        let lookup = |t: &SystemTables, g: u64| -> Option<Lookup> {
+            match kind {
+                Comm::AllReduce => t.allreduce("bfloat16", g, elements),
+                Comm::AllGather => t.nccl(Collective::AllGather, "half", g, elements),
+                Comm::ReduceScatter => t.nccl(Collective::ReduceScatter, "half", g, elements),
+                Comm::AllToAll => t.nccl(Collective::AllToAll, "half", g, elements),
+                Comm::P2p => None,
+            }
+        };
+        let t = self.tables.and_then(|t| {
+            if let Some(l) = lookup(t, gpus) {
+                return Some(Self::from_lookup(l));
+            }
+            // More GPUs than measured: the largest measured count, rescaled.
+            let sys = self.sibling.unwrap_or(self.system);
+            [64_u64, 32, 16, 8, 4, 2]
+                .iter()
+                .filter(|g| **g < gpus)
+                .find_map(|g| lookup(t, *g).map(|l| (*g, l)))
+                .map(|(g, l)| Timed {
+                    ms: l.ms * roof(sys, gpus) / roof(sys, g).max(1e-9),
+                    source: OpSource::Rescaled,
+                    table: Some(l.source.table()),
+                })
+        });
+        match t {
+            Some(t) => self.sibling_scale(t, |s| roof(s, gpus)),
+            None => Timed::roof(roof(self.system, gpus)),
+        }
+    }
+
+    fn mem(&self, bytes: f64) -> Timed {
+        Timed::roof(roofline::mem_ms(self.system, &self.eff, bytes))
+    }
+
+    /// Runs the ops of one step into `sink`.
+    pub(crate) fn run<S: Sink>(&self, s: &StepShape, sink: &mut S) {
+        let t = s.tokens();
+        if t == 0 {
+            return;
+        }
+        let h = self.hidden;
+        let tp = u64::from(self.par.tp.max(1));
+        let dp = u64::from(self.par.dp.max(1));
+        let prefill_tokens = s.prefill_seqs * s.prefill_tokens;
+        let lat = roofline::kernel_latency_ms(self.system);
+
+        sink.add("embedding", 1.0, self.mem(t as f64 * h as f64 * 2.0));
+        for g in &self.groups {
+            let n = g.count as f64;
+            let mut eltwise_bytes = t as f64 * h as f64 * 2.0 * 8.0;
+            match g.attn {
+                Attn::None => {}
+                Attn::Gqa {
+                    hq,
+                    hkv,
+                    d,
+                    dv,
+                    window,
+                    qkv_n,
+                } => {
+                    sink.add("attn.qkv_gemm", n, self.dense_gemm(t, qkv_n, h));
+                    if s.prefill_seqs > 0 {
+                        sink.add(
+                            "attn.context",
+                            n,
+                            self.context_attention(
+                                s.prefill_seqs,
+                                s.prefill_tokens,
+                                s.prefill_cached,
+                                hq,
+                                hkv,
+                                d,
+                                dv,
+                                window,
+                            ),
+                        );
+                    }
+                    if s.decode_seqs > 0 {
+                        sink.add(
+                            "attn.generation",
+                            n,
+                            self.generation_attention(
+                                s.decode_seqs,
+                                s.decode_kv,
+                                hq,
+                                hkv,
+                                d,
+                                dv,
+                                window,
+                            ),
+                        );
+                    }
+                    sink.add("attn.o_gemm", n, self.dense_gemm(t, h, hq * dv));
+                    eltwise_bytes += t as f64 * (hq + hkv) as f64 * d as f64 * 4.0;
+                }
+                Attn::Mla {
+                    heads,
+                    q_lora,
+                    kv_lora,
+                    rope,
+                    nope,
+                    v,
+                } => self.mla(s, sink, n, heads, q_lora, kv_lora, rope, nope, v),
+                Attn::Linear { kh, vh, kd, vd } => {
+                    let in_n = 2 * kh * kd + 2 * vh * vd + 2 * vh;
+                    sink.add("linear_attn.in_gemm", n, self.dense_gemm(t, in_n, h));
+                    sink.add(
+                        "linear_attn.core",
+                        n,
+                        self.linear_core(s, (kh, vh, kd, vd)),
+                    );
+                    sink.add("linear_attn.out_gemm", n, self.dense_gemm(t, h, vh * vd));
+                }
+                Attn::Mamba {
+                    heads,
+                    hd,
+                    state,
+                    in_n,
+                    state_bytes,
+                } => {
+                    sink.add("mamba.in_gemm", n, self.dense_gemm(t, in_n, h));
+                    sink.add(
+                        "mamba.core",
+                        n,
+                        self.mamba_core(s, heads, hd, state, state_bytes),
+                    );
+                    sink.add("mamba.out_gemm", n, self.dense_gemm(t, h, heads * hd));
+                }
+                Attn::Replaced => sink.add("attn.linear_gemm", n, self.dense_gemm(t, h, h)),
+            }
+            if !matches!(g.attn, Attn::None) && tp > 1 {
+                sink.add(
+                    "attn.allreduce",
+                    n,
+                    self.collective(Comm::AllReduce, self.allreduce_gpus, t * h),
+                );
+            }
+            let (dense, moe_shared) = match g.mlp {
+                Mlp::None => (None, None),
+                Mlp::Dense { inter, gated } => (Some((inter, gated)), None),
+                Mlp::Moe { shared_inter } => (None, Some(shared_inter)),
+                Mlp::Both {
+                    inter,
+                    gated,
+                    shared_inter,
+                } => (Some((inter, gated)), Some(shared_inter)),
+                Mlp::Replaced => {
+                    sink.add("mlp.linear_gemm", n, self.dense_gemm(t, h, h));
+                    (None, None)
+                }
+            };
+            if let Some((inter, gated)) = dense {
+                let up = if gated { 2 * inter } else { inter };
+                sink.add("mlp.gate_up_gemm", n, self.dense_gemm(t, up, h));
+                sink.add("mlp.down_gemm", n, self.dense_gemm(t, h, inter));
+                eltwise_bytes += t as f64 * inter as f64 * 2.0 * 3.0;
+            }
+            if let Some(shared_inter) = moe_shared
+                && let Some(m) = &self.moe
+            {
+                sink.add(
+                    "moe.router_gemm",
+                    n,
+                    self.gemm(self.lm_pick, GemmQuant::Bf16, t, m.num_experts, h),
+                );
+                let group = tp * dp;
+                if dp > 1 {
+                    sink.add(
+                        "moe.dispatch",
+                        n,
+                        self.collective(Comm::AllGather, group, t * dp * h),
+                    );
+                }
+                sink.add("moe.experts", n, self.moe_experts(t * dp));
+                if shared_inter > 0 {
+                    let up = if m.gated {
+                        2 * shared_inter
+                    } else {
+                        shared_inter
+                    };
+                    sink.add("moe.shared_gate_up_gemm", n, self.dense_gemm(t, up, h));
+                    sink.add("moe.shared_down_gemm", n, self.dense_gemm(t, h, shared_inter));
+                }
+                if dp > 1 {
+                    sink.add(
+                        "moe.combine",
+                        n,
+                        self.collective(Comm::ReduceScatter, group, t * dp * h),
+                    );
+                }
+            }
+            if !matches!(g.mlp, Mlp::None) && tp > 1 {
+                sink.add(
+                    "mlp.allreduce",
+                    n,
+                    self.collective(Comm::AllReduce, self.allreduce_gpus, t * h),
+                );
+            }
+            // Norms, residual adds, rope, activation: memory-bound, plus the
+            // fixed cost of their small kernels.
+            let mut e = self.mem(eltwise_bytes);
+            e.ms += lat;
+            sink.add("elementwise", n, e);
+        }
+        // Final norm and LM head on the sequences that emit a token.
+        let logits = s.decode_seqs + s.prefill_seqs;
+        sink.add("final_norm", 1.0, self.mem(t as f64 * h as f64 * 4.0));
+        sink.add(
+            "lm_head",
+            1.0,
+            self.gemm(self.lm_pick, GemmQuant::Bf16, logits, self.vocab_per_gpu, h),
+        );
+        if tp > 1 {
+            sink.add(
+                "logits_gather",
+                1.0,
+                self.collective(Comm::AllGather, tp, logits * self.vocab_per_gpu * tp * 2),
+            );
+        }
+        let pp = u64::from(self.par.pp.max(1));
+        if pp > 1 {
+            let bytes = t as f64 * h as f64 * 2.0;
+            sink.add(
+                "pp.p2p",
+                (pp - 1) as f64,
+                Timed::roof(roofline::comm_ms(
+                    self.system,
+                    &self.eff,
+                    Comm::P2p,
+                    2.0,
+                    bytes,
+                )),
+            );
+        }
+        let _ = prefill_tokens;
+    }
+
+    /// Multi-head latent attention of one layer.
+    #[allow(clippy::too_many_arguments)]
+    fn mla<S: Sink>(
+        &self,
+        s: &StepShape,
+        sink: &mut S,
+        n: f64,
+        heads: u64,
+        q_lora: Option<u64>,
+        kv_lora: u64,
+        rope: u64,
+        nope: u64,
+        v: u64,
+    ) {
+        let h = self.hidden;
+        let t = s.tokens();
+        let eff = &self.eff;
+        let sys = self.system;
+        let kv_bytes = self.quant.kv.bytes() as f64;
+        // Roofline of the attention cores, for fallbacks and rescaling.
+        let ctx_roof = |sys: &SystemSpec, b: u64, new: u64, cached: u64| {
+            roofline::context_attention_ms(
+                sys,
+                eff,
+                b as f64,
+                new as f64,
+                cached as f64,
+                heads as f64,
+                (nope + rope) as f64,
+                v as f64,
+                0.0,
+            )
+        };
+        let gen_roof = |sys: &SystemSpec, b: u64, kv: u64| {
+            roofline::generation_attention_ms(
+                sys,
+                eff,
+                b as f64,
+                kv.max(1) as f64,
+                1.0,
+                (kv_lora + rope) as f64,
+                0.0,
+                kv_bytes,
+                0.0,
+            ) + roofline::gemm_ms(
+                sys,
+                eff,
+                (b * heads) as f64,
+                kv.max(1) as f64,
+                (kv_lora + rope) as f64,
+                GemmQuant::Bf16,
+            ) * 2.0
+        };
+        if self.mla_module
+            && let Some(tables) = self.tables
+        {
+            let q = |len: u64, batch: u64| MlaQuery {
+                mla_dtype: self.mla_dtype,
+                kv_dtype: self.kv_table,
+                num_heads: heads,
+                seq_len: len.max(1),
+                batch,
+            };
+            if s.prefill_seqs > 0 {
+                let total = s.prefill_cached + s.prefill_tokens;
+                let l = tables.mla_context_module(
+                    MLA_MODULE_MODEL,
+                    self.mla_gemm_dtype,
+                    &q(total, s.prefill_seqs),
+                );
+                let t = match l {
+                    Some(l) => {
+                        let full = Self::from_lookup(l);
+                        let (tf, cf) = (total as f64, s.prefill_cached as f64);
+                        // The projections scale with the new tokens, the core
+                        // with the causal share; split evenly.
+                        let share = 0.5 * (s.prefill_tokens as f64 / tf)
+                            + 0.5 * (tf * tf - cf * cf) / (tf * tf);
+                        self.sibling_scale(
+                            Timed {
+                                ms: full.ms * share,
+                                ..full
+                            },
+                            |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                        )
+                    }
+                    None => Timed::roof(ctx_roof(
+                        sys,
+                        s.prefill_seqs,
+                        s.prefill_tokens,
+                        s.prefill_cached,
+                    )),
+                };
+                sink.add("mla.context_module", n, t);
+            }
+            if s.decode_seqs > 0 {
+                let l = tables.mla_generation_module(
+                    MLA_MODULE_MODEL,
+                    self.mla_gemm_dtype,
+                    &q(s.decode_kv, s.decode_seqs),
+                );
+                let t = match l {
+                    Some(l) => self.sibling_scale(Self::from_lookup(l), |sy| {
+                        gen_roof(sy, s.decode_seqs, s.decode_kv)
+                    }),
+                    None => Timed::roof(gen_roof(sys, s.decode_seqs, s.decode_kv)),
+                };
+                sink.add("mla.generation_module", n, t);
+            }
+            return;
+        }
+        // Composed: projections, attention core, absorbed BMMs.
+        let prefill_tokens = s.prefill_seqs * s.prefill_tokens;
+        match q_lora {
+            Some(r) => {
+                sink.add("mla.q_a_gemm", n, self.dense_gemm(t, r, h));
+                sink.add("mla.q_b_gemm", n, self.dense_gemm(t, heads * (nope + rope), r));
+            }
+            None => sink.add("mla.q_gemm", n, self.dense_gemm(t, heads * (nope + rope), h)),
+        }
+        sink.add("mla.kv_a_gemm", n, self.dense_gemm(t, kv_lora + rope, h));
+        if s.prefill_seqs > 0 {
+            sink.add(
+                "mla.kv_b_gemm",
+                n,
+                self.dense_gemm(prefill_tokens, heads * (nope + v), kv_lora),
+            );
+            let total = s.prefill_cached + s.prefill_tokens;
+            let l = self.tables.and_then(|tb| {
+                tb.mla_context(&MlaQuery {
+                    mla_dtype: self.mla_dtype,
+                    kv_dtype: self.kv_table,
+                    num_heads: heads,
+                    seq_len: total,
+                    batch: s.prefill_seqs,
+                })
+            });
+            let core = match l {
+                Some(l) => {
+                    let full = Self::from_lookup(l);
+                    let (tf, cf) = (total as f64, s.prefill_cached as f64);
+                    self.sibling_scale(
+                        Timed {
+                            ms: full.ms * (tf * tf - cf * cf) / (tf * tf),
+                            ..full
+                        },
+                        |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                    )
+                }
+                None => Timed::roof(ctx_roof(
+                    sys,
+                    s.prefill_seqs,
+                    s.prefill_tokens,
+                    s.prefill_cached,
+                )),
+            };
+            sink.add("mla.context", n, core);
+        }
+        if s.decode_seqs > 0 {
+            let b = s.decode_seqs;
+            for (name, stage) in [
+                ("mla.bmm_pre", MlaBmmStage::Pre),
+                ("mla.bmm_post", MlaBmmStage::Post),
+            ] {
+                let l = self
+                    .tables
+                    .and_then(|tb| tb.mla_bmm(stage, "bfloat16", heads, b));
+                let bmm_roof = |sy: &SystemSpec| {
+                    roofline::gemm_ms(
+                        sy,
+                        eff,
+                        b as f64,
+                        kv_lora as f64,
+                        nope.max(v) as f64 * heads as f64,
+                        GemmQuant::Bf16,
+                    )
+                };
+                let t = match l {
+                    Some(l) => self.sibling_scale(Self::from_lookup(l), bmm_roof),
+                    None => Timed::roof(bmm_roof(sys)),
+                };
+                sink.add(name, n, t);
+            }
+            let l = self.tables.and_then(|tb| {
+                tb.mla_generation(&MlaQuery {
+                    mla_dtype: self.mla_dtype,
+                    kv_dtype: self.kv_table,
+                    num_heads: heads,
+                    seq_len: s.decode_kv.max(1),
+                    batch: b,
+                })
+            });
+            let t = match l {
+                Some(l) => self.sibling_scale(Self::from_lookup(l), |sy| {
+                    gen_roof(sy, b, s.decode_kv)
+                }),
+                None => Timed::roof(gen_roof(sys, b, s.decode_kv)),
+            };
+            sink.add("mla.generation", n, t);
+        }
+        sink.add("mla.o_gemm", n, self.dense_gemm(t, h, heads * v));
+    }
+
+    /// Gated-delta-net core (no table: roofline). Prefill: the chunked delta
+    /// rule, compute-bound; decode: reading and writing each sequence's state.
+    fn linear_core(&self, s: &StepShape, (kh, vh, kd, vd): (u64, u64, u64, u64)) -> Timed {
+        let _ = kh;
+        let eff = &self.eff;
+        let sys = self.system;
+        let mut ms = 0.0;
+        let prefill = (s.prefill_seqs * s.prefill_tokens) as f64;
+        if prefill > 0.0 {
+            let flops = prefill * vh as f64 * (6.0 * kd as f64 * vd as f64 + 128.0 * (kd + vd) as f64);
+            ms += flops
+                / (roofline::peak_flops(sys, &[crate::catalog::system::TensorDtype::Bf16])
+                    * eff.attention)
+                * 1000.0
+                + roofline::kernel_latency_ms(sys) * 4.0;
+        }
+        if s.decode_seqs > 0 {
+            let bytes = s.decode_seqs as f64 * vh as f64 * kd as f64 * vd as f64 * 4.0 * 2.0;
+            ms += roofline::mem_ms(sys, eff, bytes) + roofline::kernel_latency_ms(sys) * 2.0;
+        }
+        Timed::roof(ms)
+    }
+
+    /// Mamba-2 core (no table: roofline).
+    fn mamba_core(&self, s: &StepShape, heads: u64, hd: u64, state: u64, state_bytes: u64) -> Timed {
+        let eff = &self.eff;
+        let sys = self.system;
+        let mut ms = 0.0;
+        let prefill = (s.prefill_seqs * s.prefill_tokens) as f64;
+        if prefill > 0.0 {
+            let flops = prefill * heads as f64 * hd as f64 * state as f64 * 8.0;
+            ms += flops
+                / (roofline::peak_flops(sys, &[crate::catalog::system::TensorDtype::Bf16])
+                    * eff.attention)
+                * 1000.0
+                + roofline::kernel_latency_ms(sys) * 4.0;
+        }
+        if s.decode_seqs > 0 {
+            let bytes =
+                s.decode_seqs as f64 * heads as f64 * hd as f64 * state as f64 * state_bytes as f64 * 2.0;
+            ms += roofline::mem_ms(sys, eff, bytes) + roofline::kernel_latency_ms(sys) * 2.0;
+        }
+        Timed::roof(ms)
+    }
+}
+
+/// Finds the MoE table slice: this dtype (or a kin) at this layout, else at
+/// the nearest measured layout (rescaled by the roofline ratio).
+fn find_moe_pick(
+    t: &SystemTables,
+    m: &Moe,
+    q: GemmQuant,
+    par: Parallel,
+    hidden: u64,
+) -> Option<MoePick> {
+    let (tp, ep) = (u64::from(par.moe_tp.max(1)), u64::from(par.moe_ep.max(1)));
+    let hidden = m.latent_size.unwrap_or(hidden);
+    let probe = |dtype: &str, tp: u64, ep: u64| {
+        t.moe(&MoeQuery {
+            dtype,
+            num_tokens: 64,
+            hidden,
+            inter: m.expert_intermediate_size,
+            topk: m.top_k,
+            num_experts: m.num_experts,
+            moe_tp: tp,
+            moe_ep: ep,
+        })
+        .is_some()
+    };
+    let mut layouts = vec![(tp, ep)];
+    // Nearest measured layouts: halve the larger factor, then move EP to TP.
+    let (mut a, mut b) = (tp, ep);
+    for _ in 0..8 {
+        if b >= a && b > 1 {
+            b /= 2;
+        } else if a > 1 {
+            a /= 2;
+        }
+        layouts.push((a, b));
+    }
+    layouts.push((1, tp * ep));
+    layouts.push((tp * ep, 1));
+    let exact_dtypes = q.moe_tables().iter().map(|d| (*d, q, true));
+    let kin = q.moe_kin().iter().map(|(d, kq)| (*d, *kq, false));
+    for (dtype, kq, same) in exact_dtypes.chain(kin) {
+        for (i, (lt, le)) in layouts.iter().enumerate() {
+            if probe(dtype, *lt, *le) {
+                return Some(MoePick {
+                    dtype,
+                    quant: kq,
+                    moe_tp: *lt,
+                    moe_ep: *le,
+                    exact: same && i == 0,
+                });
+            }
+        }
+    }
+    None
+}
+
+/// Groups the layers by (attention kind, MLP kind) with per-GPU shapes.
+fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
+    let a = &model.attention;
+    let mut groups: Vec<Group> = Vec::new();
+    let attn_codes: Vec<char> = model.layers.attention.chars().collect();
+    let mlp_codes: Vec<char> = model.layers.mlp.chars().collect();
+    let layers = attn_codes.len().max(mlp_codes.len());
+    if layers == 0 {
+        return Err(PerfError::Unsupported(format!(
+            "model {} has no decoder layers to time",
+            model.id
+        )));
+    }
+    for i in 0..layers {
+        let ac = attn_codes.get(i).copied().unwrap_or('-');
+        let mc = mlp_codes.get(i).copied().unwrap_or('-');
+        let gqa = |att: &crate::catalog::model::Attention, kv_heads: u64, window: u64| {
+            let hq = ceil_div(att.num_heads, tp);
+            let hkv = ceil_div(kv_heads, tp).max(1);
+            let qmul = match att.output_gate {
+                crate::catalog::model::OutputGate::Elementwise => 2,
+                _ => 1,
+            };
+            let v_n = if att.k_eq_v { 0 } else { hkv * att.v_head_dim };
+            Attn::Gqa {
+                hq,
+                hkv,
+                d: att.head_dim,
+                dv: att.v_head_dim,
+                window,
+                qkv_n: hq * att.head_dim * qmul + hkv * att.head_dim + v_n,
+            }
+        };
+        let attn = match ac {
+            'F' => match &a.mla {
+                Some(m) => Attn::Mla {
+                    heads: ceil_div(a.num_heads, tp),
+                    q_lora: m.q_lora_rank,
+                    kv_lora: m.kv_lora_rank,
+                    rope: m.qk_rope_head_dim,
+                    nope: m.qk_nope_head_dim,
+                    v: m.v_head_dim,
+                },
+                None => {
+                    let kv = model
+                        .per_layer
+                        .as_ref()
+                        .and_then(|p| p.num_kv_heads.get(i).copied())
+                        .unwrap_or(a.num_kv_heads);
+                    if kv == 0 {
+                        Attn::Replaced
+                    } else {
+                        gqa(a, kv, 0)
+                    }
+                }
+            },
+            'S' | 'C' => match &model.sliding_window {
+                Some(sw) => gqa(&sw.attention, sw.attention.num_kv_heads, sw.window),
+                None => gqa(a, a.num_kv_heads, 0),
+            },
+            'L' => match &model.linear_attention {
+                Some(l) => Attn::Linear {
+                    kh: ceil_div(l.num_key_heads, tp),
+                    vh: ceil_div(l.num_value_heads, tp),
+                    kd: l.key_head_dim,
+                    vd: l.value_head_dim,
+                },
+                None => Attn::None,
+            },
+            'M' => match &model.mamba {
+                Some(m) => {
+                    let heads = ceil_div(m.num_heads, tp);
+                    let inner = heads * m.head_dim;
+                    Attn::Mamba {
+                        heads,
+                        hd: m.head_dim,
+                        state: m.state_size,
+                        in_n: 2 * inner + 2 * m.n_groups * m.state_size + heads,
+                        state_bytes: m.ssm_state_dtype.bytes(),
+                    }
+                }
+                None => Attn::None,
+            },
+            'X' => Attn::Replaced,
+            _ => Attn::None,
+        };
+        let dense = |inter: u64| -> (u64, bool) {
+            let gated = model.mlp.as_ref().is_none_or(|m| m.gated);
+            (ceil_div(inter, tp), gated)
+        };
+        let inter_i = model
+            .per_layer
+            .as_ref()
+            .and_then(|p| p.intermediate_size.get(i).copied())
+            .or(model.mlp.as_ref().map(|m| m.intermediate_size))
+            .unwrap_or(0);
+        let shared = model
+            .moe
+            .as_ref()
+            .map_or(0, |m| ceil_div(m.shared_intermediate_size, tp));
+        let mlp = match mc {
+            'D' if inter_i > 0 => {
+                let (inter, gated) = dense(inter_i);
+                Mlp::Dense { inter, gated }
+            }
+            'E' if model.moe.is_some() => Mlp::Moe {
+                shared_inter: shared,
+            },
+            'B' if model.moe.is_some() => {
+                let (inter, gated) = dense(inter_i);
+                Mlp::Both {
+                    inter,
+                    gated,
+                    shared_inter: shared,
+                }
+            }
+            'X' => Mlp::Replaced,
+            _ => Mlp::None,
+        };
+        match groups.iter_mut().find(|g| g.attn == attn && g.mlp == mlp) {
+            Some(g) => g.count += 1,
+            None => groups.push(Group {
+                count: 1,
+                attn,
+                mlp,
+            }),
+        }
+    }
+    Ok(groups)
+}

@@ -1,0 +1,219 @@
+//! What each distilled operation table holds: its categorical keys (matched
+//! exactly, e.g. the dtype) and its numeric coordinates, in the order the
+//! lookup trie nests them, each with the way a lookup treats it.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// How a lookup treats one numeric coordinate of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Axis {
+    /// Must equal a measured value (parallel sizes, head dim, window, GPU
+    /// count): no lookup is made up across these.
+    Exact,
+    /// Piecewise linear in the coordinate. Within one measured bracket latency
+    /// is affine in a size (fixed launch/overhead + per-unit work), which
+    /// linear interpolation reproduces exactly; a proportional latency is
+    /// reproduced exactly too (interpolating with log-weights would be ~6 %
+    /// high at the middle of an octave).
+    Linear,
+    /// Piecewise linear in the square of the coordinate: context attention
+    /// over the sequence length, whose work grows as `isl²`.
+    Square,
+}
+
+impl Axis {
+    /// The coordinate in which values are interpolated (exact in f64 for
+    /// every u32 coordinate: at most 2⁶⁴, rounded the same on every platform).
+    pub(crate) fn work(self, x: f64) -> f64 {
+        match self {
+            Axis::Square => x * x,
+            Axis::Exact | Axis::Linear => x,
+        }
+    }
+}
+
+/// One numeric coordinate of a table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Dim {
+    /// Its name (for messages and summaries).
+    pub name: &'static str,
+    /// How lookups treat it.
+    pub axis: Axis,
+}
+
+const fn exact(name: &'static str) -> Dim {
+    Dim {
+        name,
+        axis: Axis::Exact,
+    }
+}
+const fn linear(name: &'static str) -> Dim {
+    Dim {
+        name,
+        axis: Axis::Linear,
+    }
+}
+const fn square(name: &'static str) -> Dim {
+    Dim {
+        name,
+        axis: Axis::Square,
+    }
+}
+
+/// The operations whose measured latencies are distilled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Op {
+    /// Dense GEMM `[m, k] × [k, n]`.
+    Gemm,
+    /// Prefill attention (MHA/GQA, optionally sliding-window).
+    ContextAttention,
+    /// Decode attention over a KV cache.
+    GenerationAttention,
+    /// Prefill MLA attention core.
+    ContextMla,
+    /// Decode MLA attention core.
+    GenerationMla,
+    /// Whole prefill MLA module (projections + attention) of a given model.
+    MlaContextModule,
+    /// Whole decode MLA module of a given model.
+    MlaGenerationModule,
+    /// The batched GEMMs around decode MLA (`mla_gen_pre`, `mla_gen_post`).
+    MlaBmm,
+    /// Fused MoE experts layer (routing + expert GEMMs), per GPU.
+    Moe,
+    /// NCCL collectives (`all_gather`, `all_reduce`, `alltoall`, `reduce_scatter`).
+    Nccl,
+    /// The backend's own (custom) all-reduce kernel.
+    CustomAllreduce,
+}
+
+impl Op {
+    /// Every op, in file order.
+    pub const ALL: &'static [Op] = &[
+        Op::Gemm,
+        Op::ContextAttention,
+        Op::GenerationAttention,
+        Op::ContextMla,
+        Op::GenerationMla,
+        Op::MlaContextModule,
+        Op::MlaGenerationModule,
+        Op::MlaBmm,
+        Op::Moe,
+        Op::Nccl,
+        Op::CustomAllreduce,
+    ];
+
+    /// The stable name used in files and summaries.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Gemm => "gemm",
+            Op::ContextAttention => "context_attention",
+            Op::GenerationAttention => "generation_attention",
+            Op::ContextMla => "context_mla",
+            Op::GenerationMla => "generation_mla",
+            Op::MlaContextModule => "mla_context_module",
+            Op::MlaGenerationModule => "mla_generation_module",
+            Op::MlaBmm => "mla_bmm",
+            Op::Moe => "moe",
+            Op::Nccl => "nccl",
+            Op::CustomAllreduce => "custom_allreduce",
+        }
+    }
+
+    /// Parses [`Op::name`] back.
+    pub fn from_name(s: &str) -> Option<Op> {
+        Op::ALL.iter().copied().find(|op| op.name() == s)
+    }
+
+    /// The categorical keys, matched exactly, in key order.
+    pub fn categories(self) -> &'static [&'static str] {
+        match self {
+            Op::Gemm => &["dtype"],
+            Op::ContextAttention | Op::GenerationAttention => &["attn_dtype", "kv_dtype"],
+            Op::ContextMla | Op::GenerationMla => &["mla_dtype", "kv_dtype"],
+            Op::MlaContextModule | Op::MlaGenerationModule => {
+                &["model", "mla_dtype", "kv_dtype", "gemm_dtype"]
+            }
+            Op::MlaBmm => &["stage", "dtype"],
+            Op::Moe => &["dtype"],
+            Op::Nccl => &["collective", "dtype"],
+            Op::CustomAllreduce => &["dtype"],
+        }
+    }
+
+    /// The numeric coordinates, outermost first. Exact coordinates always
+    /// come before interpolated ones, so an interpolation never has to give
+    /// up half-way; the densest coordinate is innermost.
+    pub fn dims(self) -> &'static [Dim] {
+        const GEMM: &[Dim] = &[linear("n"), linear("k"), linear("m")];
+        const CTX_ATTN: &[Dim] = &[
+            exact("window"),
+            exact("head_dim"),
+            linear("num_heads"),
+            linear("num_kv_heads"),
+            square("isl"),
+            linear("batch"),
+        ];
+        const GEN_ATTN: &[Dim] = &[
+            exact("window"),
+            exact("head_dim"),
+            linear("num_heads"),
+            linear("num_kv_heads"),
+            linear("kv_len"),
+            linear("batch"),
+        ];
+        const CTX_MLA: &[Dim] = &[linear("num_heads"), square("isl"), linear("batch")];
+        const GEN_MLA: &[Dim] = &[linear("num_heads"), linear("kv_len"), linear("batch")];
+        const MLA_BMM: &[Dim] = &[linear("num_heads"), linear("num_tokens")];
+        const MOE: &[Dim] = &[
+            exact("moe_tp"),
+            exact("moe_ep"),
+            linear("num_experts"),
+            linear("topk"),
+            linear("hidden"),
+            linear("inter"),
+            linear("num_tokens"),
+        ];
+        const COMM: &[Dim] = &[exact("num_gpus"), linear("elements")];
+        match self {
+            Op::Gemm => GEMM,
+            Op::ContextAttention => CTX_ATTN,
+            Op::GenerationAttention => GEN_ATTN,
+            Op::ContextMla | Op::MlaContextModule => CTX_MLA,
+            Op::GenerationMla | Op::MlaGenerationModule => GEN_MLA,
+            Op::MlaBmm => MLA_BMM,
+            Op::Moe => MOE,
+            Op::Nccl | Op::CustomAllreduce => COMM,
+        }
+    }
+}
+
+impl fmt::Display for Op {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_dims_come_first_and_names_round_trip() {
+        for &op in Op::ALL {
+            assert_eq!(Op::from_name(op.name()), Some(op));
+            let dims = op.dims();
+            let first_interp = dims
+                .iter()
+                .position(|d| d.axis != Axis::Exact)
+                .unwrap_or(dims.len());
+            assert!(
+                dims[first_interp..].iter().all(|d| d.axis != Axis::Exact),
+                "{op}: exact dims must precede interpolated ones"
+            );
+            assert!(!op.categories().is_empty());
+        }
+    }
+}

@@ -1,0 +1,5 @@
+//! `dgdr calibrate`: import of measured data and model configs into the
+//! compact tables the core embeds.
+
+pub mod aic;
+pub mod models;

@@ -1,0 +1,93 @@
+//! `dgdr calibrate`: bring measured data and model configs into dgdr's compact,
+//! embeddable form.
+
+use super::exit;
+use crate::calibrate::{aic, models};
+use std::path::PathBuf;
+
+/// Import measured data into the compact files the core embeds (or that you
+/// pass to dgdr to use your own measurements).
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, clap::Subcommand)]
+enum Command {
+    /// Distil an AI-Configurator-format perf database
+    /// (`<system>/<op>/<backend>/<version>/*.parquet`) into one compact table
+    /// file per GPU system (`<OUT>/<system>.bin`). Re-running on the same
+    /// input reproduces the files byte for byte.
+    #[command(
+        name = "import-aic",
+        after_help = "Example:\n  dgdr calibrate import-aic ../shared/data/perfdb -o core/data/perfdb"
+    )]
+    ImportAic {
+        /// The perf database directory (it holds query_versions.yaml).
+        dir: PathBuf,
+        /// Output directory for `<system>.bin`.
+        #[arg(short, long)]
+        out: PathBuf,
+        /// Import only these systems (repeatable), e.g. `--system h200_sxm`.
+        #[arg(long = "system")]
+        systems: Vec<String>,
+        /// Latency resolution: 2^BITS steps per octave (6: ≤ 0.54 % rounding).
+        #[arg(long, default_value_t = 6)]
+        bits: u8,
+    },
+    /// Build the model catalog (architecture facts of every
+    /// `<org>--<name>_config.json` in DIR) into one compact JSON file.
+    #[command(
+        name = "import-models",
+        after_help = "Example:\n  dgdr calibrate import-models ../shared/data/models -o core/data/models/catalog.json"
+    )]
+    ImportModels {
+        /// Directory of HuggingFace config files.
+        dir: PathBuf,
+        /// Output file.
+        #[arg(short, long)]
+        out: PathBuf,
+    },
+}
+
+pub fn run(args: &Args) -> i32 {
+    match &args.command {
+        Command::ImportAic {
+            dir,
+            out,
+            systems,
+            bits,
+        } => {
+            let mut opts = aic::ImportOptions::new(out);
+            opts.only_systems = systems.clone();
+            opts.bits = *bits;
+            match aic::import_aic(dir, &opts) {
+                Ok(summary) => {
+                    anstream::println!("{summary}");
+                    exit::OK
+                }
+                Err(e) => {
+                    anstream::eprintln!("dgdr: import failed: {e}");
+                    exit::UNREADABLE
+                }
+            }
+        }
+        Command::ImportModels { dir, out } => match models::import_models(dir) {
+            Ok(text) => match std::fs::write(out, text) {
+                Ok(()) => {
+                    anstream::println!("wrote {}", out.display());
+                    exit::OK
+                }
+                Err(e) => {
+                    anstream::eprintln!("dgdr: cannot write {}: {e}", out.display());
+                    exit::UNREADABLE
+                }
+            },
+            Err(e) => {
+                anstream::eprintln!("dgdr: import failed: {e:#}");
+                exit::UNREADABLE
+            }
+        },
+    }
+}
