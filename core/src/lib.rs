@@ -21,9 +21,12 @@
 )]
 
 pub mod api;
+pub mod assemble;
 pub mod catalog;
 pub mod diag;
 pub mod gates;
 pub mod perf;
+pub mod plan;
+pub mod render;
 pub mod spec;
 pub mod validate;

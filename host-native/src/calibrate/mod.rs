@@ -2,4 +2,5 @@
 //! compact tables the core embeds.
 
 pub mod aic;
+pub mod gpu_compare;
 pub mod models;

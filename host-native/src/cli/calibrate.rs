@@ -2,7 +2,7 @@
 //! embeddable form.
 
 use super::exit;
-use crate::calibrate::{aic, models};
+use crate::calibrate::{aic, gpu_compare, models};
 use std::path::PathBuf;
 
 /// Import measured data into the compact files the core embeds (or that you
@@ -35,6 +35,25 @@ enum Command {
         /// Latency resolution: 2^BITS steps per octave (6: ≤ 0.54 % rounding).
         #[arg(long, default_value_t = 6)]
         bits: u8,
+    },
+    /// Compare op latencies measured on real GPUs (the CSVs of
+    /// `bench/gpu/measure_ops.py`) with dgdr's distilled tables for that GPU.
+    #[command(
+        name = "compare-gpu",
+        after_help = "Example:\n  dgdr calibrate compare-gpu bench/gpu/results/h100_sxm-x1 --system h100_sxm --backend vllm"
+    )]
+    CompareGpu {
+        /// A results directory (gemm.csv, context_attention.csv, ...).
+        dir: PathBuf,
+        /// The GPU system the measurements ran on.
+        #[arg(long)]
+        system: String,
+        /// Whose tables to compare with (vllm, sglang, trtllm).
+        #[arg(long, default_value = "vllm")]
+        backend: String,
+        /// Print JSON instead of a markdown table.
+        #[arg(long)]
+        json: bool,
     },
     /// Build the model catalog (architecture facts of every
     /// `<org>--<name>_config.json` in DIR) into one compact JSON file.
@@ -73,6 +92,12 @@ pub fn run(args: &Args) -> i32 {
                 }
             }
         }
+        Command::CompareGpu {
+            dir,
+            system,
+            backend,
+            json,
+        } => compare_gpu(dir, system, backend, *json),
         Command::ImportModels { dir, out } => match models::import_models(dir) {
             Ok(text) => match std::fs::write(out, text) {
                 Ok(()) => {
@@ -90,4 +115,40 @@ pub fn run(args: &Args) -> i32 {
             }
         },
     }
+}
+
+fn compare_gpu(dir: &std::path::Path, system: &str, backend: &str, json: bool) -> i32 {
+    let measured = match gpu_compare::read_measurements(dir) {
+        Ok(m) if !m.is_empty() => m,
+        Ok(_) => {
+            anstream::eprintln!("dgdr: no measurements in {}", dir.display());
+            return exit::UNREADABLE;
+        }
+        Err(e) => {
+            anstream::eprintln!("dgdr: {e}");
+            return exit::UNREADABLE;
+        }
+    };
+    let tables = match dgdr_core::perf::table::PerfDb::builtin().system(system, backend) {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            anstream::eprintln!("dgdr: no distilled tables for {system}/{backend}");
+            return exit::INVALID;
+        }
+        Err(e) => {
+            anstream::eprintln!("dgdr: {e}");
+            return exit::INTERNAL;
+        }
+    };
+    let by_tables = gpu_compare::table_predictor(tables);
+    let rows = gpu_compare::compare(&measured, &[("tables", &by_tables)]);
+    if json {
+        match serde_json::to_string_pretty(&rows) {
+            Ok(t) => anstream::println!("{t}"),
+            Err(_) => return exit::INTERNAL,
+        }
+    } else {
+        anstream::print!("{}", gpu_compare::markdown(&rows));
+    }
+    exit::OK
 }
