@@ -293,66 +293,37 @@ pub fn to_v1beta1(resource: &Map<String, Value>) -> (Map<String, Value>, PathMap
         stash.insert("spec".into(), Value::Object(alpha_spec));
     }
 
-    let mut out = Map::new();
-    out.insert(
-        "apiVersion".into(),
-        Value::String(API_VERSION_V1BETA1.into()),
-    );
-    out.insert(
-        "kind".into(),
-        resource
-            .get("kind")
-            .cloned()
-            .unwrap_or_else(|| Value::String(super::types::KIND.into())),
-    );
-    for (k, v) in resource {
-        if !matches!(
-            k.as_str(),
-            "apiVersion" | "kind" | "metadata" | "spec" | "status"
-        ) {
-            out.insert(k.clone(), v.clone());
-        }
-    }
     // Status: map the state; keep the original to restore it on the way back.
-    let beta_status = beta_stash.and_then(|s| s.get("status")).cloned();
-    let status = match (resource.get("status"), beta_status) {
-        (_, Some(original)) => Some(original),
-        (Some(Value::Object(st)), None) => {
-            stash.insert("status".into(), Value::Object(st.clone()));
-            let phase = st
-                .get("state")
-                .and_then(Value::as_str)
-                .and_then(|s| STATES.iter().find(|(a, _)| *a == s))
-                .map(|(_, b)| *b);
-            Some(match phase {
-                Some(p) => json!({ "phase": p }),
-                None => json!({}),
-            })
+    let restored = beta_stash.and_then(|s| s.get("status")).cloned();
+    let status = convert_status(resource, restored, &mut stash, |st| {
+        let phase = st
+            .get("state")
+            .and_then(Value::as_str)
+            .and_then(|s| STATES.iter().find(|(a, _)| *a == s))
+            .map(|(_, b)| *b);
+        match phase {
+            Some(p) => json!({ "phase": p }),
+            None => json!({}),
         }
-        (Some(other), None) => Some(other.clone()),
-        (None, None) => None,
-    };
+    });
     if annotations_absent && !stash.is_empty() {
         stash.insert("annotationsAbsent".into(), Value::Bool(true));
     }
-    if !stash.is_empty() {
-        annotations.insert(
-            STASH_V1ALPHA1.into(),
-            Value::String(Value::Object(stash).to_string()),
-        );
-    }
-    put_annotations(
-        &mut metadata,
-        annotations,
-        resource.contains_key("metadata"),
+    let keep_empty = resource.contains_key("metadata");
+    let out = rebuild(
+        resource,
+        API_VERSION_V1BETA1,
+        Stashed {
+            metadata,
+            annotations,
+            keep_empty,
+            metadata_was_absent: flag(beta_stash, "metadataAbsent"),
+            key: STASH_V1ALPHA1,
+            stash,
+        },
+        beta_spec,
+        status,
     );
-    if resource.contains_key("metadata") || !metadata.is_empty() {
-        out.insert("metadata".into(), Value::Object(metadata));
-    }
-    out.insert("spec".into(), Value::Object(beta_spec));
-    if let Some(s) = status {
-        out.insert("status".into(), s);
-    }
     (out, paths)
 }
 
@@ -415,11 +386,85 @@ pub fn to_v1alpha1(resource: &Map<String, Value>) -> Map<String, Value> {
         stash.insert("spec".into(), Value::Object(beta_spec));
     }
 
+    let restored = alpha_stash.and_then(|s| s.get("status")).cloned();
+    let status = convert_status(resource, restored, &mut stash, |st| {
+        let state = st
+            .get("phase")
+            .and_then(Value::as_str)
+            .map(|p| match p {
+                "Deployed" => "Ready",
+                other => other,
+            })
+            .unwrap_or("Initializing");
+        json!({ "state": state })
+    });
+    let keep_empty = !annotations_absent && resource.contains_key("metadata");
+    rebuild(
+        resource,
+        API_VERSION_V1ALPHA1,
+        Stashed {
+            metadata,
+            annotations,
+            keep_empty,
+            metadata_was_absent: flag(alpha_stash, "metadataAbsent"),
+            key: STASH_V1BETA1,
+            stash,
+        },
+        alpha_spec,
+        status,
+    )
+}
+
+/// The status on the other side: the original when a stash restores it, else
+/// the mapped one (and the source kept in the stash for the way back).
+fn convert_status(
+    resource: &Map<String, Value>,
+    restored: Option<Value>,
+    stash: &mut Map<String, Value>,
+    map: impl FnOnce(&Map<String, Value>) -> Value,
+) -> Option<Value> {
+    match (resource.get("status"), restored) {
+        (_, Some(original)) => Some(original),
+        (Some(Value::Object(st)), None) => {
+            stash.insert("status".into(), Value::Object(st.clone()));
+            Some(map(st))
+        }
+        (Some(other), None) => Some(other.clone()),
+        (None, None) => None,
+    }
+}
+
+/// Metadata on its way out, with what the conversion keeps in an annotation.
+struct Stashed {
+    metadata: Map<String, Value>,
+    annotations: Map<String, Value>,
+    /// Whether an emptied `annotations` map stays (it was written).
+    keep_empty: bool,
+    /// The stash read from the source said the resource had no `metadata`.
+    metadata_was_absent: bool,
+    key: &'static str,
+    stash: Map<String, Value>,
+}
+
+/// The converted resource: `apiVersion`, `kind`, other top-level fields
+/// unchanged, `metadata` (with the stash annotation), `spec`, `status`.
+fn rebuild(
+    resource: &Map<String, Value>,
+    api_version: &str,
+    meta: Stashed,
+    spec: Map<String, Value>,
+    status: Option<Value>,
+) -> Map<String, Value> {
+    let Stashed {
+        mut metadata,
+        mut annotations,
+        keep_empty,
+        metadata_was_absent,
+        key,
+        mut stash,
+    } = meta;
     let mut out = Map::new();
-    out.insert(
-        "apiVersion".into(),
-        Value::String(API_VERSION_V1ALPHA1.into()),
-    );
+    out.insert("apiVersion".into(), Value::String(api_version.into()));
     out.insert(
         "kind".into(),
         resource
@@ -435,40 +480,31 @@ pub fn to_v1alpha1(resource: &Map<String, Value>) -> Map<String, Value> {
             out.insert(k.clone(), v.clone());
         }
     }
-    let alpha_status = alpha_stash.and_then(|s| s.get("status")).cloned();
-    let status = match (resource.get("status"), alpha_status) {
-        (_, Some(original)) => Some(original),
-        (Some(Value::Object(st)), None) => {
-            stash.insert("status".into(), Value::Object(st.clone()));
-            let state = st
-                .get("phase")
-                .and_then(Value::as_str)
-                .map(|p| match p {
-                    "Deployed" => "Ready",
-                    other => other,
-                })
-                .unwrap_or("Initializing");
-            Some(json!({ "state": state }))
-        }
-        (Some(other), None) => Some(other.clone()),
-        (None, None) => None,
-    };
-    if !stash.is_empty() {
-        annotations.insert(
-            STASH_V1BETA1.into(),
-            Value::String(Value::Object(stash).to_string()),
-        );
+    // The stash annotation may be what creates `metadata`; remember that it
+    // was absent so the way back drops it again.
+    if !stash.is_empty() && !resource.contains_key("metadata") {
+        stash.insert("metadataAbsent".into(), Value::Bool(true));
     }
-    let keep_empty = !annotations_absent && resource.contains_key("metadata");
+    if !stash.is_empty() {
+        annotations.insert(key.into(), Value::String(Value::Object(stash).to_string()));
+    }
     put_annotations(&mut metadata, annotations, keep_empty);
-    if resource.contains_key("metadata") || !metadata.is_empty() {
+    if (resource.contains_key("metadata") && !metadata_was_absent) || !metadata.is_empty() {
         out.insert("metadata".into(), Value::Object(metadata));
     }
-    out.insert("spec".into(), Value::Object(alpha_spec));
+    out.insert("spec".into(), Value::Object(spec));
     if let Some(s) = status {
         out.insert("status".into(), s);
     }
     out
+}
+
+/// A boolean flag of a stash.
+fn flag(stash: Option<&Map<String, Value>>, key: &str) -> bool {
+    stash
+        .and_then(|s| s.get(key))
+        .and_then(Value::as_bool)
+        .unwrap_or(false)
 }
 
 /// Removes `metadata.annotations`, returning it and whether it was absent.
@@ -640,5 +676,96 @@ mod tests {
             "spec.profilingConfig.config.planner.min_endpoint"
         );
         assert_eq!(paths.to_source("spec.slab"), "spec.slab");
+    }
+}
+
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn leaf() -> impl Strategy<Value = Value> {
+        prop_oneof![
+            any::<bool>().prop_map(Value::Bool),
+            (0i64..100_000).prop_map(|n| json!(n)),
+            (0.5f64..1e5).prop_map(|f| json!(f)),
+            "[a-z]{1,8}".prop_map(Value::String),
+        ]
+    }
+
+    /// A v1alpha1 resource with a random subset of the mapped fields, random
+    /// extra fields in the config blob and the spec, and maybe a status.
+    fn alpha() -> impl Strategy<Value = Map<String, Value>> {
+        let fields = prop::collection::vec((0..MAPPING.len(), leaf()), 0..10);
+        let extras = prop::collection::vec(("[a-z]{1,6}", leaf()), 0..4);
+        (
+            fields,
+            extras,
+            any::<bool>(),
+            any::<bool>(),
+            prop::option::of(any::<bool>()),
+        )
+            .prop_map(|(fields, extras, with_status, with_meta, auto_apply)| {
+                let mut spec = Map::new();
+                for (i, v) in fields {
+                    if let Some((alpha, _)) = MAPPING.get(i) {
+                        put(&mut spec, alpha, v);
+                    }
+                }
+                for (k, v) in extras {
+                    put(&mut spec, &["profilingConfig", "config", "extra", &k], v);
+                }
+                if let Some(a) = auto_apply {
+                    spec.insert("autoApply".into(), Value::Bool(a));
+                }
+                let mut r = Map::new();
+                r.insert("apiVersion".into(), json!(API_VERSION_V1ALPHA1));
+                r.insert("kind".into(), json!(super::super::types::KIND));
+                if with_meta {
+                    r.insert(
+                        "metadata".into(),
+                        json!({"name": "x", "labels": {"a": "b"}}),
+                    );
+                }
+                r.insert("spec".into(), Value::Object(spec));
+                if with_status {
+                    r.insert(
+                        "status".into(),
+                        json!({"state": "Profiling", "backend": "vllm"}),
+                    );
+                }
+                r
+            })
+    }
+
+    proptest! {
+        #[test]
+        fn v1alpha1_to_v1beta1_and_back_loses_nothing(a in alpha()) {
+            let (b, _) = to_v1beta1(&a);
+            let back = to_v1alpha1(&b);
+            prop_assert_eq!(Value::Object(back), Value::Object(a));
+        }
+
+        #[test]
+        fn v1beta1_to_v1alpha1_and_back_loses_nothing(a in alpha()) {
+            // A v1beta1 resource as it would be written: convert once, drop the stash.
+            let (mut b, _) = to_v1beta1(&a);
+            let mut drop_metadata = false;
+            if let Some(Value::Object(m)) = b.get_mut("metadata") {
+                if let Some(Value::Object(ann)) = m.get_mut("annotations") {
+                    ann.remove(STASH_V1ALPHA1);
+                    if ann.is_empty() {
+                        m.remove("annotations");
+                    }
+                }
+                drop_metadata = m.is_empty();
+            }
+            if drop_metadata {
+                b.remove("metadata");
+            }
+            let there = to_v1alpha1(&b);
+            let (back, _) = to_v1beta1(&there);
+            prop_assert_eq!(Value::Object(back), Value::Object(b));
+        }
     }
 }
