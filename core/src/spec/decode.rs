@@ -48,6 +48,9 @@ impl<T: Serialize> Serialize for Field<T> {
 pub trait Keyword: Sized + Copy + 'static {
     /// Every accepted spelling with its value; the first spelling of a value is canonical.
     const WORDS: &'static [(&'static str, Self)];
+    /// Common ways people name a value that are not accepted, with the word
+    /// they mean (lowercase), for the did-you-mean of an error.
+    const MISSPELLINGS: &'static [(&'static str, &'static str)] = &[];
 
     fn from_word(s: &str) -> Option<Self> {
         Self::WORDS.iter().find(|(w, _)| *w == s).map(|(_, v)| *v)
@@ -64,13 +67,14 @@ pub trait Keyword: Sized + Copy + 'static {
 
 /// Implements [`Keyword`], `as_str` and serde for a plain enum.
 macro_rules! keyword_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $word:literal ),* $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $( $(#[$vmeta:meta])* $variant:ident = $word:literal ),* $(,)? } $(misspellings = $slips:expr)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
         $vis enum $name { $( $(#[$vmeta])* $variant ),* }
 
         impl $crate::spec::decode::Keyword for $name {
             const WORDS: &'static [(&'static str, Self)] = &[$(($word, $name::$variant)),*];
+            $(const MISSPELLINGS: &'static [(&'static str, &'static str)] = $slips;)?
         }
 
         impl $name {
@@ -476,7 +480,12 @@ pub fn keyword_value<E: Keyword>(s: &str, path: &str, d: &mut Diagnostics) -> Op
         return Some(v);
     }
     let words: Vec<&str> = E::WORDS.iter().map(|(w, _)| *w).collect();
-    let hint = match suggest(s, &words) {
+    let lower = s.to_ascii_lowercase();
+    let known_slip = E::MISSPELLINGS
+        .iter()
+        .find(|(slip, _)| *slip == lower)
+        .map(|(_, word)| *word);
+    let hint = match known_slip.or_else(|| suggest(s, &words)) {
         Some(w) => format!("did you mean `{w}`? Allowed: {}", E::allowed()),
         None => format!("allowed values: {}", E::allowed()),
     };

@@ -25,6 +25,22 @@ keyword_enum! {
         Sglang = "sglang",
         Trtllm = "trtllm",
     }
+    misspellings = Backend::SLIPS
+}
+
+impl Backend {
+    /// How people often name the backends.
+    const SLIPS: &'static [(&'static str, &'static str)] = &[
+        ("tensorrt", "trtllm"),
+        ("tensorrt-llm", "trtllm"),
+        ("tensorrt_llm", "trtllm"),
+        ("trt", "trtllm"),
+        ("trt-llm", "trtllm"),
+        ("trt_llm", "trtllm"),
+        ("sgl", "sglang"),
+        ("sg-lang", "sglang"),
+        ("v-llm", "vllm"),
+    ];
 }
 
 keyword_enum! {
