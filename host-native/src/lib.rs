@@ -2,6 +2,7 @@
 //! Kubernetes, GPUs, terminals) to the pure planning core.
 #![deny(clippy::unwrap_used)]
 
+pub mod accuracy;
 pub mod calibrate;
 pub mod cli;
 pub mod local_models;

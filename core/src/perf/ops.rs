@@ -23,7 +23,7 @@ use super::table::{
     AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, Op, PerfDb, Source,
     SystemTables,
 };
-use crate::catalog::model::{Moe, ModelArch};
+use crate::catalog::model::{ModelArch, Moe};
 use crate::catalog::system::{SystemCatalog, SystemSpec};
 use crate::spec::Backend;
 
@@ -119,13 +119,18 @@ pub(crate) trait Sink {
 #[derive(Debug, Clone, Copy, Default)]
 pub(crate) struct SumSink {
     pub ms: f64,
+    /// The routed experts' share of `ms` (`moe.experts`).
+    pub experts_ms: f64,
     pub by_source: [f64; 5],
 }
 
 impl Sink for SumSink {
-    fn add(&mut self, _name: &'static str, count: f64, t: Timed) {
+    fn add(&mut self, name: &'static str, count: f64, t: Timed) {
         let ms = count * t.ms;
         self.ms += ms;
+        if name == "moe.experts" {
+            self.experts_ms += ms;
+        }
         let i = OpSource::ALL
             .iter()
             .position(|s| *s == t.source)
@@ -167,6 +172,11 @@ pub struct StepShape {
     pub decode_seqs: u64,
     /// Their mean KV length.
     pub decode_kv: u64,
+    /// Tokens through the token-linear ops (projections, MLP/experts,
+    /// collectives, norms): normally `prefill_seqs × prefill_tokens +
+    /// decode_seqs`; 0 times only the per-sequence parts (attention, LM head),
+    /// which the engine model uses to time the two separately.
+    pub linear_tokens: u64,
 }
 
 impl StepShape {
@@ -175,6 +185,7 @@ impl StepShape {
         StepShape {
             prefill_seqs: batch,
             prefill_tokens: isl,
+            linear_tokens: batch * isl,
             ..StepShape::default()
         }
     }
@@ -184,7 +195,24 @@ impl StepShape {
         StepShape {
             decode_seqs: batch,
             decode_kv: kv,
+            linear_tokens: batch,
             ..StepShape::default()
+        }
+    }
+
+    /// Only the token-linear ops, for `tokens` tokens.
+    pub fn linear(tokens: u64) -> StepShape {
+        StepShape {
+            linear_tokens: tokens,
+            ..StepShape::default()
+        }
+    }
+
+    /// This shape without its token-linear ops (attention and LM head only).
+    pub fn attention_only(self) -> StepShape {
+        StepShape {
+            linear_tokens: 0,
+            ..self
         }
     }
 
@@ -236,9 +264,18 @@ enum Attn {
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Mlp {
     None,
-    Dense { inter: u64, gated: bool },
-    Moe { shared_inter: u64 },
-    Both { inter: u64, gated: bool, shared_inter: u64 },
+    Dense {
+        inter: u64,
+        gated: bool,
+    },
+    Moe {
+        shared_inter: u64,
+    },
+    Both {
+        inter: u64,
+        gated: bool,
+        shared_inter: u64,
+    },
     Replaced,
 }
 
@@ -285,8 +322,13 @@ pub struct StepModel<'a> {
     eff: RooflineEff,
     groups: Vec<Group>,
     gemm_pick: Pick,
+    /// The other 8-bit GEMM table, when both exist: engines pick the faster
+    /// kernel, and some tables measured a slow path of one of them.
+    gemm_alt: Option<(&'static str, GemmQuant)>,
     lm_pick: Pick,
     moe_pick: Option<MoePick>,
+    /// The other 8-bit MoE table (see `gemm_alt`).
+    moe_alt: Option<MoePick>,
     kv_table: &'static str,
     kv_table_fallback: bool,
     mla_module: bool,
@@ -343,11 +385,23 @@ impl<'a> StepModel<'a> {
             Pick::Roofline
         };
         let gemm_pick = pick(quant.gemm);
+        let gemm_alt = match quant.gemm {
+            GemmQuant::Fp8 => Some(("fp8_block", GemmQuant::Fp8Block)),
+            GemmQuant::Fp8Block => Some(("fp8", GemmQuant::Fp8)),
+            _ => None,
+        }
+        .filter(|(d, _)| matches!(gemm_pick, Pick::Exact(_)) && has(Op::Gemm, &[d]));
         let lm_pick = pick(GemmQuant::Bf16);
         let moe_pick = match (&model.moe, tables) {
             (Some(m), Some(t)) => find_moe_pick(t, m, quant.moe, par, h),
             _ => None,
         };
+        let moe_alt = match (&model.moe, tables, quant.moe) {
+            (Some(m), Some(t), GemmQuant::Fp8) => find_moe_pick(t, m, GemmQuant::Fp8Block, par, h),
+            (Some(m), Some(t), GemmQuant::Fp8Block) => find_moe_pick(t, m, GemmQuant::Fp8, par, h),
+            _ => None,
+        }
+        .filter(|p| p.quant == GemmQuant::Fp8 || p.quant == GemmQuant::Fp8Block);
         let kv = quant.kv.table();
         let kv_ok = has(Op::GenerationAttention, &["bfloat16", kv]);
         let (kv_table, kv_table_fallback) = if kv_ok {
@@ -387,8 +441,10 @@ impl<'a> StepModel<'a> {
             eff,
             groups,
             gemm_pick,
+            gemm_alt,
             lm_pick,
             moe_pick,
+            moe_alt,
             kv_table,
             kv_table_fallback,
             mla_module,
@@ -411,6 +467,11 @@ impl<'a> StepModel<'a> {
         self.quant
     }
 
+    /// The model.
+    pub fn model(&self) -> &ModelArch {
+        self.model
+    }
+
     /// Whether the system has measured tables (its own or a sibling's).
     pub fn has_tables(&self) -> bool {
         self.tables.is_some()
@@ -426,6 +487,13 @@ impl<'a> StepModel<'a> {
     /// Kernel time of one step, ms.
     pub fn step_ms(&self, s: &StepShape) -> f64 {
         self.step_sum(s).ms
+    }
+
+    /// Kernel time of one step, ms: (all but the routed experts, the routed
+    /// experts).
+    pub(crate) fn step_split(&self, s: &StepShape) -> (f64, f64) {
+        let k = self.step_sum(s);
+        (k.ms - k.experts_ms, k.experts_ms)
     }
 
     /// The ops of one step.
@@ -491,7 +559,14 @@ impl<'a> StepModel<'a> {
     }
 
     fn dense_gemm(&self, m: u64, n: u64, k: u64) -> Timed {
-        self.gemm(self.gemm_pick, self.quant.gemm, m, n, k)
+        let t = self.gemm(self.gemm_pick, self.quant.gemm, m, n, k);
+        match self.gemm_alt {
+            Some((d, q)) => {
+                let alt = self.gemm(Pick::Kin(d, q), self.quant.gemm, m, n, k);
+                if alt.ms < t.ms { alt } else { t }
+            }
+            None => t,
+        }
     }
 
     /// Prefill attention of a GQA/MHA layer.
@@ -655,9 +730,7 @@ impl<'a> StepModel<'a> {
         if tokens == 0 {
             return Timed::zero();
         }
-        let inter = m.latent_size.map_or(m.expert_intermediate_size, |_| {
-            m.expert_intermediate_size
-        });
+        let inter = m.expert_intermediate_size;
         let hidden = m.latent_size.unwrap_or(self.hidden);
         let eff = &self.eff;
         let roof = |sys: &SystemSpec, q: GemmQuant, tp: u64, ep: u64| {
@@ -677,33 +750,36 @@ impl<'a> StepModel<'a> {
         };
         let (tp, ep) = (u64::from(self.par.moe_tp), u64::from(self.par.moe_ep));
         let q = self.quant.moe;
-        let t = match (self.moe_pick, self.tables) {
-            (Some(p), Some(t)) => t
-                .moe(&MoeQuery {
-                    dtype: p.dtype,
-                    num_tokens: tokens,
-                    hidden,
-                    inter,
-                    topk: m.top_k,
-                    num_experts: m.num_experts,
-                    moe_tp: p.moe_tp,
-                    moe_ep: p.moe_ep,
-                })
-                .map(|l| {
-                    let base = Self::from_lookup(l);
-                    if p.exact {
-                        base
-                    } else {
-                        let sys = self.sibling.unwrap_or(self.system);
-                        Timed {
-                            ms: base.ms * roof(sys, q, tp, ep)
-                                / roof(sys, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
-                            source: OpSource::Rescaled,
-                            table: base.table,
-                        }
+        let with = |pick: Option<MoePick>| -> Option<Timed> {
+            let (p, t) = (pick?, self.tables?);
+            t.moe(&MoeQuery {
+                dtype: p.dtype,
+                num_tokens: tokens,
+                hidden,
+                inter,
+                topk: m.top_k,
+                num_experts: m.num_experts,
+                moe_tp: p.moe_tp,
+                moe_ep: p.moe_ep,
+            })
+            .map(|l| {
+                let base = Self::from_lookup(l);
+                if p.exact {
+                    base
+                } else {
+                    let sys = self.sibling.unwrap_or(self.system);
+                    Timed {
+                        ms: base.ms * roof(sys, q, tp, ep)
+                            / roof(sys, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
+                        source: OpSource::Rescaled,
+                        table: base.table,
                     }
-                }),
-            _ => None,
+                }
+            })
+        };
+        let t = match (with(self.moe_pick), with(self.moe_alt)) {
+            (Some(a), Some(b)) => Some(if b.ms < a.ms { b } else { a }),
+            (a, b) => a.or(b),
         };
         match t {
             Some(t) => self.sibling_scale(t, |s| roof(s, q, tp, ep)),
@@ -724,7 +800,6 @@ impl<'a> StepModel<'a> {
                 Comm::AllReduce => t.allreduce("bfloat16", g, elements),
                 Comm::AllGather => t.nccl(Collective::AllGather, "half", g, elements),
                 Comm::ReduceScatter => t.nccl(Collective::ReduceScatter, "half", g, elements),
-                Comm::AllToAll => t.nccl(Collective::AllToAll, "half", g, elements),
                 Comm::P2p => None,
             }
         };
@@ -756,17 +831,20 @@ impl<'a> StepModel<'a> {
 
     /// Runs the ops of one step into `sink`.
     pub(crate) fn run<S: Sink>(&self, s: &StepShape, sink: &mut S) {
-        let t = s.tokens();
-        if t == 0 {
+        // Token-linear ops run on `t` tokens (0: skipped); attention on the
+        // prefill and decode sequences.
+        let t = s.linear_tokens;
+        if t == 0 && s.prefill_seqs == 0 && s.decode_seqs == 0 {
             return;
         }
         let h = self.hidden;
         let tp = u64::from(self.par.tp.max(1));
         let dp = u64::from(self.par.dp.max(1));
-        let prefill_tokens = s.prefill_seqs * s.prefill_tokens;
         let lat = roofline::kernel_latency_ms(self.system);
 
-        sink.add("embedding", 1.0, self.mem(t as f64 * h as f64 * 2.0));
+        if t > 0 {
+            sink.add("embedding", 1.0, self.mem(t as f64 * h as f64 * 2.0));
+        }
         for g in &self.groups {
             let n = g.count as f64;
             let mut eltwise_bytes = t as f64 * h as f64 * 2.0 * 8.0;
@@ -826,11 +904,7 @@ impl<'a> StepModel<'a> {
                 Attn::Linear { kh, vh, kd, vd } => {
                     let in_n = 2 * kh * kd + 2 * vh * vd + 2 * vh;
                     sink.add("linear_attn.in_gemm", n, self.dense_gemm(t, in_n, h));
-                    sink.add(
-                        "linear_attn.core",
-                        n,
-                        self.linear_core(s, (kh, vh, kd, vd)),
-                    );
+                    sink.add("linear_attn.core", n, self.linear_core(s, (kh, vh, kd, vd)));
                     sink.add("linear_attn.out_gemm", n, self.dense_gemm(t, h, vh * vd));
                 }
                 Attn::Mamba {
@@ -901,7 +975,11 @@ impl<'a> StepModel<'a> {
                         shared_inter
                     };
                     sink.add("moe.shared_gate_up_gemm", n, self.dense_gemm(t, up, h));
-                    sink.add("moe.shared_down_gemm", n, self.dense_gemm(t, h, shared_inter));
+                    sink.add(
+                        "moe.shared_down_gemm",
+                        n,
+                        self.dense_gemm(t, h, shared_inter),
+                    );
                 }
                 if dp > 1 {
                     sink.add(
@@ -920,13 +998,17 @@ impl<'a> StepModel<'a> {
             }
             // Norms, residual adds, rope, activation: memory-bound, plus the
             // fixed cost of their small kernels.
-            let mut e = self.mem(eltwise_bytes);
-            e.ms += lat;
-            sink.add("elementwise", n, e);
+            if t > 0 {
+                let mut e = self.mem(eltwise_bytes);
+                e.ms += lat;
+                sink.add("elementwise", n, e);
+            }
         }
         // Final norm and LM head on the sequences that emit a token.
         let logits = s.decode_seqs + s.prefill_seqs;
-        sink.add("final_norm", 1.0, self.mem(t as f64 * h as f64 * 4.0));
+        if t > 0 {
+            sink.add("final_norm", 1.0, self.mem(t as f64 * h as f64 * 4.0));
+        }
         sink.add(
             "lm_head",
             1.0,
@@ -940,7 +1022,7 @@ impl<'a> StepModel<'a> {
             );
         }
         let pp = u64::from(self.par.pp.max(1));
-        if pp > 1 {
+        if pp > 1 && t > 0 {
             let bytes = t as f64 * h as f64 * 2.0;
             sink.add(
                 "pp.p2p",
@@ -954,7 +1036,6 @@ impl<'a> StepModel<'a> {
                 )),
             );
         }
-        let _ = prefill_tokens;
     }
 
     /// Multi-head latent attention of one layer.
@@ -972,7 +1053,7 @@ impl<'a> StepModel<'a> {
         v: u64,
     ) {
         let h = self.hidden;
-        let t = s.tokens();
+        let t = s.linear_tokens;
         let eff = &self.eff;
         let sys = self.system;
         let kv_bytes = self.quant.kv.bytes() as f64;
@@ -1073,9 +1154,17 @@ impl<'a> StepModel<'a> {
         match q_lora {
             Some(r) => {
                 sink.add("mla.q_a_gemm", n, self.dense_gemm(t, r, h));
-                sink.add("mla.q_b_gemm", n, self.dense_gemm(t, heads * (nope + rope), r));
+                sink.add(
+                    "mla.q_b_gemm",
+                    n,
+                    self.dense_gemm(t, heads * (nope + rope), r),
+                );
             }
-            None => sink.add("mla.q_gemm", n, self.dense_gemm(t, heads * (nope + rope), h)),
+            None => sink.add(
+                "mla.q_gemm",
+                n,
+                self.dense_gemm(t, heads * (nope + rope), h),
+            ),
         }
         sink.add("mla.kv_a_gemm", n, self.dense_gemm(t, kv_lora + rope, h));
         if s.prefill_seqs > 0 {
@@ -1150,9 +1239,9 @@ impl<'a> StepModel<'a> {
                 })
             });
             let t = match l {
-                Some(l) => self.sibling_scale(Self::from_lookup(l), |sy| {
-                    gen_roof(sy, b, s.decode_kv)
-                }),
+                Some(l) => {
+                    self.sibling_scale(Self::from_lookup(l), |sy| gen_roof(sy, b, s.decode_kv))
+                }
                 None => Timed::roof(gen_roof(sys, b, s.decode_kv)),
             };
             sink.add("mla.generation", n, t);
@@ -1169,7 +1258,8 @@ impl<'a> StepModel<'a> {
         let mut ms = 0.0;
         let prefill = (s.prefill_seqs * s.prefill_tokens) as f64;
         if prefill > 0.0 {
-            let flops = prefill * vh as f64 * (6.0 * kd as f64 * vd as f64 + 128.0 * (kd + vd) as f64);
+            let flops =
+                prefill * vh as f64 * (6.0 * kd as f64 * vd as f64 + 128.0 * (kd + vd) as f64);
             ms += flops
                 / (roofline::peak_flops(sys, &[crate::catalog::system::TensorDtype::Bf16])
                     * eff.attention)
@@ -1184,7 +1274,14 @@ impl<'a> StepModel<'a> {
     }
 
     /// Mamba-2 core (no table: roofline).
-    fn mamba_core(&self, s: &StepShape, heads: u64, hd: u64, state: u64, state_bytes: u64) -> Timed {
+    fn mamba_core(
+        &self,
+        s: &StepShape,
+        heads: u64,
+        hd: u64,
+        state: u64,
+        state_bytes: u64,
+    ) -> Timed {
         let eff = &self.eff;
         let sys = self.system;
         let mut ms = 0.0;
@@ -1198,8 +1295,12 @@ impl<'a> StepModel<'a> {
                 + roofline::kernel_latency_ms(sys) * 4.0;
         }
         if s.decode_seqs > 0 {
-            let bytes =
-                s.decode_seqs as f64 * heads as f64 * hd as f64 * state as f64 * state_bytes as f64 * 2.0;
+            let bytes = s.decode_seqs as f64
+                * heads as f64
+                * hd as f64
+                * state as f64
+                * state_bytes as f64
+                * 2.0;
             ms += roofline::mem_ms(sys, eff, bytes) + roofline::kernel_latency_ms(sys) * 2.0;
         }
         Timed::roof(ms)

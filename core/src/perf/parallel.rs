@@ -95,8 +95,14 @@ impl std::fmt::Display for Parallel {
         if self.dp > 1 {
             write!(f, " dp{}", self.dp)?;
         }
-        if self.moe_ep > 1 || self.moe_tp != self.tp {
-            write!(f, " moe{}x{}", self.moe_tp, self.moe_ep)?;
+        if self.moe_ep > 1 || (self.moe_tp != 0 && self.moe_tp != self.tp) {
+            // A blank MoE TP is what the rest of the group leaves.
+            let mt = if self.moe_tp == 0 {
+                (self.tp.max(1) * self.dp.max(1)) / self.moe_ep.max(1)
+            } else {
+                self.moe_tp
+            };
+            write!(f, " moe{}x{}", mt.max(1), self.moe_ep.max(1))?;
         }
         Ok(())
     }

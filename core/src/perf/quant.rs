@@ -27,7 +27,8 @@ pub enum GemmQuant {
 }
 
 /// Names accepted by [`GemmQuant::parse`].
-pub const GEMM_QUANT_NAMES: &str = "bf16, fp8, fp8_block, nvfp4 (fp4), mxfp4, int4_wo (int4, w4a16)";
+pub const GEMM_QUANT_NAMES: &str =
+    "bf16, fp8, fp8_block, nvfp4 (fp4), mxfp4, int4_wo (int4, w4a16)";
 /// Names accepted by [`KvQuant::parse`].
 pub const KV_QUANT_NAMES: &str = "bf16, fp8";
 
@@ -146,7 +147,10 @@ impl GemmQuant {
     pub(crate) fn gemm_kin(self) -> &'static [(&'static str, GemmQuant)] {
         match self {
             GemmQuant::Bf16 => &[],
-            GemmQuant::Fp8 => &[("fp8_block", GemmQuant::Fp8Block), ("bfloat16", GemmQuant::Bf16)],
+            GemmQuant::Fp8 => &[
+                ("fp8_block", GemmQuant::Fp8Block),
+                ("bfloat16", GemmQuant::Bf16),
+            ],
             GemmQuant::Fp8Block => &[("fp8", GemmQuant::Fp8), ("bfloat16", GemmQuant::Bf16)],
             GemmQuant::Nvfp4 | GemmQuant::Mxfp4 => &[
                 ("fp8", GemmQuant::Fp8),
@@ -173,7 +177,10 @@ impl GemmQuant {
     pub(crate) fn moe_kin(self) -> &'static [(&'static str, GemmQuant)] {
         match self {
             GemmQuant::Bf16 => &[],
-            GemmQuant::Fp8 => &[("fp8_block", GemmQuant::Fp8Block), ("bfloat16", GemmQuant::Bf16)],
+            GemmQuant::Fp8 => &[
+                ("fp8_block", GemmQuant::Fp8Block),
+                ("bfloat16", GemmQuant::Bf16),
+            ],
             GemmQuant::Fp8Block => &[("fp8", GemmQuant::Fp8), ("bfloat16", GemmQuant::Bf16)],
             GemmQuant::Nvfp4 => &[
                 ("fp8_block", GemmQuant::Fp8Block),
@@ -264,16 +271,29 @@ pub struct QuantConfig {
 impl QuantConfig {
     /// The checkpoint's own formats, with the overrides applied. The KV cache
     /// is the checkpoint's calibrated type where it names one, else 16-bit
-    /// (every engine's `auto`).
+    /// (every engine's `auto`); an override to FP8 per-tensor or NVFP4 stands
+    /// for a ModelOpt checkpoint, which carries an FP8 KV cache.
     pub fn resolve(model: &ModelArch, o: &QuantOverrides) -> QuantConfig {
         let (gemm, moe) = checkpoint_formats(model);
         let kv = match model.quantization.kv_cache {
             Some(KvCacheDtype::Fp8) => KvQuant::Fp8,
             _ => KvQuant::Bf16,
         };
+        let gemm_q = o.gemm.unwrap_or(gemm);
+        let moe_q = o.moe.or(o.gemm.filter(|_| !model.is_moe())).unwrap_or(moe);
+        // Quantizing a checkpoint to FP8 per-tensor or NVFP4 means serving
+        // a ModelOpt checkpoint, and those carry an FP8 KV cache.
+        let modelopt = |want: Option<GemmQuant>, had: GemmQuant| {
+            want.is_some_and(|w| w != had && matches!(w, GemmQuant::Fp8 | GemmQuant::Nvfp4))
+        };
+        let kv = if modelopt(o.gemm, gemm) || modelopt(o.moe, moe) {
+            KvQuant::Fp8
+        } else {
+            kv
+        };
         QuantConfig {
-            gemm: o.gemm.unwrap_or(gemm),
-            moe: o.moe.or(o.gemm.filter(|_| !model.is_moe())).unwrap_or(moe),
+            gemm: gemm_q,
+            moe: moe_q,
             kv: o.kv.unwrap_or(kv),
         }
     }

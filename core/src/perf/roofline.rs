@@ -87,7 +87,11 @@ pub(crate) fn generation_attention_ms(
     kv_bytes: f64,
     window: f64,
 ) -> f64 {
-    let len = if window > 0.0 { kv_len.min(window) } else { kv_len };
+    let len = if window > 0.0 {
+        kv_len.min(window)
+    } else {
+        kv_len
+    };
     let bytes = batch * len * kv_heads * (head_dim + v_head_dim) * kv_bytes;
     mem_ms(sys, eff, bytes)
 }
@@ -126,7 +130,6 @@ pub(crate) enum Comm {
     AllReduce,
     AllGather,
     ReduceScatter,
-    AllToAll,
     P2p,
 }
 
@@ -151,7 +154,13 @@ fn link(sys: &SystemSpec, gpus: f64) -> (f64, f64) {
 
 /// A collective of `bytes` (the full message: the reduced tensor, or the
 /// gathered result) over `gpus` GPUs.
-pub(crate) fn comm_ms(sys: &SystemSpec, eff: &RooflineEff, kind: Comm, gpus: f64, bytes: f64) -> f64 {
+pub(crate) fn comm_ms(
+    sys: &SystemSpec,
+    eff: &RooflineEff,
+    kind: Comm,
+    gpus: f64,
+    bytes: f64,
+) -> f64 {
     if gpus <= 1.0 {
         return 0.0;
     }
@@ -159,7 +168,7 @@ pub(crate) fn comm_ms(sys: &SystemSpec, eff: &RooflineEff, kind: Comm, gpus: f64
     let frac = (gpus - 1.0) / gpus;
     let (volume, steps) = match kind {
         Comm::AllReduce => (2.0 * frac * bytes, 2.0),
-        Comm::AllGather | Comm::ReduceScatter | Comm::AllToAll => (frac * bytes, 1.0),
+        Comm::AllGather | Comm::ReduceScatter => (frac * bytes, 1.0),
         Comm::P2p => (bytes, 1.0),
     };
     let mut log2 = 0.0;

@@ -1,8 +1,10 @@
 //! Command-line interface: argument parsing and dispatch. Each subcommand
 //! lives in its own module and returns the process exit code it wants.
 
+mod accuracy;
 mod calibrate;
 mod convert;
+mod estimate;
 pub mod exit;
 mod style;
 mod validate;
@@ -21,7 +23,7 @@ your targets as a ready-to-apply Kubernetes manifest.";
 
 const AFTER_HELP: &str = "\
 Examples:
-  dgdr validate examples/qwen3-32b-h200.yaml     check a request, every problem at once
+  dgdr validate examples/qwen3-32b-h200-vllm.yaml  check a request, every problem at once
   dgdr validate --json my-dgdr.yaml              the same, as JSON for scripts
   dgdr convert old-v1alpha1.yaml                 rewrite a legacy v1alpha1 request as v1beta1
 
@@ -40,6 +42,8 @@ enum Command {
     Validate(validate::Args),
     Convert(convert::Args),
     Calibrate(calibrate::Args),
+    Estimate(Box<estimate::Args>),
+    Accuracy(accuracy::Args),
 }
 
 /// Parses the command line and runs the command.
@@ -49,6 +53,8 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Calibrate(a) => calibrate::run(&a),
+        Command::Estimate(a) => estimate::run(&a),
+        Command::Accuracy(a) => accuracy::run(&a),
     };
     ExitCode::from(code as u8)
 }

@@ -1,0 +1,258 @@
+//! The performance model's API on hand-checkable cases and its invariants:
+//! more concurrency never lowers TPOT, a longer prompt never lowers TTFT,
+//! estimates are deterministic, and bad requests are errors that say why.
+
+use dgdr_core::catalog::model::{Catalog, ModelArch};
+use dgdr_core::catalog::system::{SystemSpec, lookup};
+use dgdr_core::perf::{
+    Estimate, EstimateRequest, GemmQuant, Mode, Parallel, PerfError, QuantOverrides, Worker,
+    estimate, step_breakdown,
+};
+use dgdr_core::spec::Backend;
+
+fn model(id: &str) -> ModelArch {
+    Catalog::builtin().resolve(id).unwrap()
+}
+
+fn sys(sku: &str) -> &'static SystemSpec {
+    lookup(sku).unwrap()
+}
+
+fn agg<'a>(
+    m: &'a ModelArch,
+    s: &'a SystemSpec,
+    backend: Backend,
+    par: Parallel,
+    isl: u32,
+    osl: u32,
+    concurrency: u32,
+) -> EstimateRequest<'a> {
+    EstimateRequest {
+        model: m,
+        system: s,
+        backend,
+        backend_version: None,
+        isl,
+        osl,
+        quant: QuantOverrides::default(),
+        mode: Mode::Agg {
+            parallel: par,
+            concurrency,
+        },
+        calibration: None,
+    }
+}
+
+fn dep(n: u32) -> Parallel {
+    Parallel {
+        tp: 1,
+        pp: 1,
+        dp: n,
+        moe_tp: 1,
+        moe_ep: n,
+    }
+}
+
+#[test]
+fn hand_checks() {
+    // Llama-3.1-8B on one H100 at concurrency 1: a decode step reads 16 GB
+    // of weights at ~2.7 TB/s, about 6 ms; a 1k-token prefill is tens of ms.
+    let m = model("meta-llama/Llama-3.1-8B-Instruct");
+    let h100 = sys("h100_sxm");
+    for backend in [Backend::Vllm, Backend::Sglang, Backend::Trtllm] {
+        let e = estimate(&agg(&m, h100, backend, Parallel::tp(1), 1024, 128, 1)).unwrap();
+        assert!(e.tpot_ms > 4.0 && e.tpot_ms < 12.0, "{backend}: {e:?}");
+        assert!(e.ttft_ms > 20.0 && e.ttft_ms < 400.0, "{backend}: {e:?}");
+        assert!(e.fits && e.kv_capacity_tokens > 100_000, "{backend}: {e:?}");
+        assert_eq!(e.total_gpus, 1);
+        assert!((e.tokens_per_s_per_user - 1000.0 / e.tpot_ms).abs() < 1e-9);
+        assert!((e.request_latency_ms - (e.ttft_ms + e.tpot_ms * 127.0)).abs() < 1e-6);
+    }
+    // Llama-3.1-405B in FP8 on 8 H100: ~51 GB of weights per GPU per step.
+    let big = model("meta-llama/Llama-3.1-405B");
+    let mut req = agg(&big, h100, Backend::Trtllm, Parallel::tp(8), 1024, 128, 1);
+    req.quant.gemm = Some(GemmQuant::Fp8);
+    let e = estimate(&req).unwrap();
+    assert!(e.tpot_ms > 15.0 && e.tpot_ms < 60.0, "{e:?}");
+    assert!(e.fits, "{e:?}");
+    // bf16 405B does not fit 8 H100 (810 GB of weights).
+    req.quant.gemm = None;
+    let e = estimate(&req).unwrap();
+    assert!(
+        !e.fits && e.warnings.iter().any(|w| w.contains("weights")),
+        "{e:?}"
+    );
+}
+
+fn tpot_ttft(req: &EstimateRequest<'_>) -> (f64, f64) {
+    let e: Estimate = estimate(req).unwrap();
+    assert!(e.ttft_ms.is_finite() && e.tpot_ms.is_finite(), "{e:?}");
+    (e.tpot_ms, e.ttft_ms)
+}
+
+/// Relative slack for the closed-loop solver's bisections.
+const SOLVER_TOL: f64 = 1e-6;
+
+#[test]
+fn more_concurrency_never_lowers_tpot() {
+    let dense = model("Qwen/Qwen3-32B");
+    let moe = model("deepseek-ai/DeepSeek-R1");
+    let h200 = sys("h200_sxm");
+    let b200 = sys("b200_sxm");
+    let cases: Vec<(&ModelArch, &SystemSpec, Backend, Parallel, u32, u32)> = vec![
+        (&dense, h200, Backend::Vllm, Parallel::tp(2), 2048, 256),
+        (&dense, h200, Backend::Sglang, Parallel::tp(4), 1024, 1024),
+        (&dense, h200, Backend::Trtllm, Parallel::tp(1), 4096, 128),
+        (&moe, b200, Backend::Trtllm, dep(8), 1024, 1024),
+        (&moe, h200, Backend::Sglang, Parallel::tp(8), 8192, 1024),
+    ];
+    for (m, s, b, par, isl, osl) in cases {
+        let mut prev = 0.0;
+        for c in [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024] {
+            let (tpot, _) = tpot_ttft(&agg(m, s, b, par, isl, osl, c));
+            assert!(
+                tpot >= prev * (1.0 - SOLVER_TOL),
+                "{} {b} {par} c{c}: TPOT {tpot} < {prev}",
+                m.id
+            );
+            prev = tpot;
+        }
+    }
+}
+
+#[test]
+fn longer_prompts_never_lower_ttft() {
+    let m = model("meta-llama/Llama-3.1-70B");
+    let h100 = sys("h100_sxm");
+    for b in [Backend::Vllm, Backend::Sglang, Backend::Trtllm] {
+        for c in [1, 16, 128] {
+            let mut prev = 0.0;
+            for isl in [128, 512, 1024, 2048, 4096, 8192, 16384] {
+                let (_, ttft) = tpot_ttft(&agg(&m, h100, b, Parallel::tp(4), isl, 256, c));
+                assert!(
+                    ttft >= prev * (1.0 - 1e-9),
+                    "{b} c{c} isl{isl}: {ttft} < {prev}"
+                );
+                prev = ttft;
+            }
+        }
+    }
+}
+
+#[test]
+fn deterministic_and_breakdown_consistent() {
+    let m = model("deepseek-ai/DeepSeek-V3");
+    let s = sys("h200_sxm");
+    let req = agg(&m, s, Backend::Sglang, Parallel::tp(8), 4096, 512, 32);
+    let a = estimate(&req).unwrap();
+    let b = estimate(&req).unwrap();
+    assert_eq!(a.ttft_ms.to_bits(), b.ttft_ms.to_bits());
+    assert_eq!(a.tpot_ms.to_bits(), b.tpot_ms.to_bits());
+    let bd = step_breakdown(&req).unwrap();
+    assert!(!bd.prefill.is_empty() && !bd.decode.is_empty());
+    let sum: f64 = bd.decode.iter().map(|o| o.count * o.ms).sum();
+    assert!((sum - bd.decode_ms).abs() < 1e-9);
+    assert!(bd.decode.iter().any(|o| o.name.starts_with("mla.")));
+    assert!(bd.decode.iter().any(|o| o.name == "moe.experts"));
+    // Sources add up to the whole.
+    let src = a.sources;
+    let total = src.measured + src.interpolated + src.extrapolated + src.rescaled + src.roofline;
+    assert!((total - 1.0).abs() < 1e-9, "{src:?}");
+}
+
+#[test]
+fn disaggregated() {
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let s = sys("b200_sxm");
+    let worker = |par: Parallel, batch: Option<u32>, workers: Option<u32>| Worker {
+        parallel: par,
+        batch,
+        workers,
+    };
+    let mut req = agg(&m, s, Backend::Trtllm, Parallel::tp(8), 1024, 1024, 1);
+    req.mode = Mode::Disagg {
+        prefill: worker(dep(4), None, Some(2)),
+        decode: worker(dep(8), Some(32), Some(1)),
+        concurrency: None,
+    };
+    let e = estimate(&req).unwrap();
+    assert_eq!(e.total_gpus, 2 * 4 + 8);
+    assert!(e.decode_batch <= 32.0 + 1e-9, "{e:?}");
+    assert!(e.prefill_memory.is_some());
+    // More decode clients never lower TPOT.
+    let mut prev = 0.0;
+    for c in [8, 64, 256, 1024] {
+        req.mode = Mode::Disagg {
+            prefill: worker(dep(4), None, Some(2)),
+            decode: worker(dep(8), None, Some(1)),
+            concurrency: Some(c),
+        };
+        let e = estimate(&req).unwrap();
+        assert!(e.tpot_ms >= prev * (1.0 - SOLVER_TOL), "c{c}: {e:?}");
+        prev = e.tpot_ms;
+    }
+    // Missing worker counts are assumed, and said so.
+    req.mode = Mode::Disagg {
+        prefill: worker(dep(4), None, None),
+        decode: worker(dep(8), None, None),
+        concurrency: Some(512),
+    };
+    let e = estimate(&req).unwrap();
+    assert!(e.warnings.iter().any(|w| w.contains("not given")), "{e:?}");
+    // Without a concurrency or the decode batch and workers to derive it: an error.
+    req.mode = Mode::Disagg {
+        prefill: worker(dep(4), None, None),
+        decode: worker(dep(8), None, None),
+        concurrency: None,
+    };
+    assert!(matches!(estimate(&req), Err(PerfError::Incomplete(_))));
+}
+
+#[test]
+fn errors_say_why() {
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let s = sys("h200_sxm");
+    let mut req = agg(&m, s, Backend::Auto, Parallel::tp(8), 1024, 128, 8);
+    assert!(matches!(estimate(&req), Err(PerfError::AutoBackend)));
+    req.backend = Backend::Vllm;
+    req.mode = Mode::Agg {
+        parallel: Parallel {
+            tp: 8,
+            pp: 1,
+            dp: 1,
+            moe_tp: 2,
+            moe_ep: 2,
+        },
+        concurrency: 8,
+    };
+    let err = estimate(&req).unwrap_err().to_string();
+    assert!(err.contains("moe_tp 2 × moe_ep 2"), "{err}");
+    req.mode = Mode::Agg {
+        parallel: Parallel::tp(8),
+        concurrency: 8,
+    };
+    req.isl = 0;
+    assert!(matches!(
+        estimate(&req),
+        Err(PerfError::Zero { what: "isl" })
+    ));
+}
+
+#[test]
+fn systems_without_tables_answer_by_roofline() {
+    // V100 has no measured tables: roofline only, flagged.
+    let m = model("meta-llama/Llama-3.1-8B-Instruct");
+    let v100 = sys("v100_sxm");
+    let e = estimate(&agg(&m, v100, Backend::Vllm, Parallel::tp(1), 1024, 128, 4)).unwrap();
+    assert!(e.sources.roofline > 0.99, "{:?}", e.sources);
+    assert!(e.tpot_ms > 5.0 && e.tpot_ms < 40.0, "{e:?}");
+    // An H100 PCIe borrows the SXM tables, rescaled: slower than the SXM.
+    let pcie = sys("h100_pcie");
+    let sxm = sys("h100_sxm");
+    let a = estimate(&agg(&m, pcie, Backend::Vllm, Parallel::tp(1), 1024, 128, 4)).unwrap();
+    let b = estimate(&agg(&m, sxm, Backend::Vllm, Parallel::tp(1), 1024, 128, 4)).unwrap();
+    assert!(
+        a.tpot_ms > b.tpot_ms && a.sources.rescaled > 0.5,
+        "{a:?} {b:?}"
+    );
+}

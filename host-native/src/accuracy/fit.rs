@@ -1,0 +1,226 @@
+//! Fitting the per-backend constants ([`BackendConstants`]) to measured rows,
+//! and group-held-out cross-validation of that fit.
+//!
+//! The fit minimises the mean over rows of `min(|ln(pred/measured)|, 1)` for
+//! TTFT plus the same for TPOT (a robust, scale-free loss: large misses do
+//! not dominate, and the median error is what it improves), by coordinate
+//! descent within [`BackendConstants::BOUNDS`], one backend at a time.
+
+use std::collections::BTreeMap;
+
+use dgdr_core::perf::{BackendConstants, Calibration, version_family};
+use dgdr_core::spec::Backend;
+
+use super::predict::{Models, Predictor};
+use super::rows::Row;
+
+/// Loss of one row (`None` when it cannot be predicted or measured).
+fn row_loss(pred: (f64, f64), row: &Row) -> Option<f64> {
+    let (mt, mp) = (row.ttft_ms?, row.tpot_ms?);
+    if mt <= 0.0 || mp <= 0.0 || pred.0 <= 0.0 || pred.1 <= 0.0 {
+        return None;
+    }
+    let l = |p: f64, m: f64| (p / m).ln().abs().min(1.0);
+    Some(l(pred.0, mt) + l(pred.1, mp))
+}
+
+/// Mean loss of `rows` (all of one backend) under `c`.
+fn loss(p: &mut Predictor<'_>, rows: &[&Row], c: &BackendConstants) -> f64 {
+    let mut sum = 0.0;
+    let mut n = 0.0;
+    for r in rows {
+        if let Ok(pred) = p.predict_with(r, Some(c))
+            && !pred.assumed
+            && let Some(l) = row_loss((pred.estimate.ttft_ms, pred.estimate.tpot_ms), r)
+        {
+            sum += l;
+            n += 1.0;
+        }
+    }
+    if n > 0.0 { sum / n } else { f64::INFINITY }
+}
+
+/// Which constants matter for these rows (the disaggregated ones only when
+/// there are disaggregated rows).
+fn active(rows: &[&Row]) -> [bool; BackendConstants::COUNT] {
+    let disagg = rows.iter().any(|r| r.mode.eq_ignore_ascii_case("disagg"));
+    let mut a = [true; BackendConstants::COUNT];
+    if !disagg {
+        for i in [6, 7] {
+            if let Some(x) = a.get_mut(i) {
+                *x = false;
+            }
+        }
+    }
+    a
+}
+
+/// Fits one backend's constants on `rows`, starting from `start`: cyclic
+/// coordinate search, each constant tried at the current value ± a bracket
+/// that starts at half its bounds and halves every round.
+pub fn fit_backend(
+    p: &mut Predictor<'_>,
+    rows: &[&Row],
+    start: BackendConstants,
+    rounds: usize,
+) -> BackendConstants {
+    if rows.is_empty() {
+        return start;
+    }
+    let mut x = start.to_array();
+    let mut best = loss(p, rows, &BackendConstants::from_array(x));
+    let act = active(rows);
+    for round in 0..rounds {
+        let shrink = 0.5_f64.powi(i32::try_from(round).unwrap_or(30) + 1);
+        for i in 0..BackendConstants::COUNT {
+            if !act.get(i).copied().unwrap_or(false) {
+                continue;
+            }
+            let Some(&(lo, hi)) = BackendConstants::BOUNDS.get(i) else {
+                continue;
+            };
+            let w = (hi - lo) * shrink;
+            while let Some(&cur) = x.get(i) {
+                let mut improved = false;
+                for f in [1.0, -1.0, 0.5, -0.5, 0.25, -0.25] {
+                    let v = (cur + f * w).clamp(lo, hi);
+                    if (v - cur).abs() < 1e-12 {
+                        continue;
+                    }
+                    let mut y = x;
+                    if let Some(slot) = y.get_mut(i) {
+                        *slot = v;
+                    }
+                    let l = loss(p, rows, &BackendConstants::from_array(y));
+                    if l < best - 1e-9 {
+                        best = l;
+                        x = y;
+                        improved = true;
+                        break;
+                    }
+                }
+                if !improved {
+                    break;
+                }
+            }
+        }
+    }
+    BackendConstants::from_array(x)
+}
+
+/// The backend a row names (rows of unknown backends are skipped).
+pub fn row_backend(r: &Row) -> Option<Backend> {
+    match r.backend.trim().to_ascii_lowercase().as_str() {
+        "vllm" => Some(Backend::Vllm),
+        "sglang" => Some(Backend::Sglang),
+        "trtllm" => Some(Backend::Trtllm),
+        _ => None,
+    }
+}
+
+/// Fits every (backend, version family)'s constants on `rows`.
+pub fn calibrate(models: &Models, rows: &[&Row], start: Calibration, rounds: usize) -> Calibration {
+    let mut out = start;
+    for (b, fam, _) in Calibration::FAMILIES {
+        let mine: Vec<&Row> = rows
+            .iter()
+            .copied()
+            .filter(|r| {
+                row_backend(r) == Some(b) && version_family(b, r.backend_version.as_deref()) == fam
+            })
+            .collect();
+        let mut p = Predictor::new(models, start);
+        let fitted = fit_backend(&mut p, &mine, *start.get(b, fam), rounds);
+        *out.get_mut(b, fam) = fitted;
+    }
+    out
+}
+
+/// The deployment group of a row: model, system, backend, mode, ISL/OSL and
+/// parallel layout(s). Cross-validation holds out whole groups.
+pub fn group_key(r: &Row) -> String {
+    let side = |s: &super::rows::Side| {
+        format!(
+            "{:?}/{:?}/{:?}/{:?}/{:?}/{:?}",
+            s.tp, s.pp, s.dp, s.moe_tp, s.moe_ep, s.workers
+        )
+    };
+    format!(
+        "{}|{}|{}|{}|{}|{:?}x{:?}|{:?}/{:?}/{:?}/{:?}/{:?}|{}|{}",
+        r.model.to_ascii_lowercase(),
+        r.system,
+        r.backend,
+        r.backend_version.as_deref().unwrap_or(""),
+        r.mode,
+        r.isl,
+        r.osl,
+        r.tp,
+        r.pp,
+        r.dp,
+        r.moe_tp,
+        r.moe_ep,
+        side(&r.prefill),
+        side(&r.decode)
+    )
+}
+
+/// FNV-1a, for a fold assignment that does not depend on row order.
+fn fnv(s: &str) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+/// Fold of each row: whole groups go to one fold.
+pub fn folds(rows: &[Row], k: usize) -> Vec<usize> {
+    let k = k.max(2) as u64;
+    let mut by_group: BTreeMap<String, usize> = BTreeMap::new();
+    rows.iter()
+        .map(|r| {
+            let key = group_key(r);
+            let n = by_group.len();
+            let _ = by_group.entry(key.clone()).or_insert(n);
+            (fnv(&key) % k) as usize
+        })
+        .collect()
+}
+
+/// Predictions row by row: `(TTFT, TPOT)` or why the row was not predicted.
+pub type RowPredictions = Vec<Result<(f64, f64), String>>;
+
+/// Group-held-out cross-validation: for each fold, the constants are fitted
+/// on the other folds and the fold's rows are predicted with them. Returns
+/// the held-out predictions, row by row, and the constants of each fold.
+pub fn cross_validate(
+    models: &Models,
+    rows: &[Row],
+    k: usize,
+    start: Calibration,
+    rounds: usize,
+) -> (RowPredictions, Vec<Calibration>) {
+    let fold = folds(rows, k);
+    let mut out: RowPredictions = vec![Err("not predicted".to_string()); rows.len()];
+    let mut fits = Vec::new();
+    for f in 0..k.max(2) {
+        let train: Vec<&Row> = rows
+            .iter()
+            .zip(&fold)
+            .filter(|(_, g)| **g != f)
+            .map(|(r, _)| r)
+            .collect();
+        let cal = calibrate(models, &train, start, rounds);
+        let mut p = Predictor::new(models, cal);
+        for ((r, g), slot) in rows.iter().zip(&fold).zip(out.iter_mut()) {
+            if *g == f {
+                *slot = p
+                    .predict(r)
+                    .map(|x| (x.estimate.ttft_ms, x.estimate.tpot_ms));
+            }
+        }
+        fits.push(cal);
+    }
+    (out, fits)
+}

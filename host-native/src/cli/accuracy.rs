@@ -1,0 +1,306 @@
+//! `dgdr accuracy`: the performance model against measured deployments.
+
+use std::fs::File;
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use super::exit;
+use super::style::{self, paint};
+use crate::accuracy::metrics::{SliceStats, report};
+use crate::accuracy::predict::Models;
+use crate::accuracy::rows::{Row, read_rows};
+use crate::accuracy::{fit, outcomes, predict_all};
+use dgdr_core::perf::{BackendConstants, Calibration};
+
+/// Predict every row of a measured-deployments CSV and report the error.
+///
+/// The file has the layout of AI Configurator's silicon_calibration.csv (one
+/// deployment and workload per row, with measured `silicon_ttft_ms` and
+/// `silicon_tpot_ms`). Prints the share of rows predicted and, for TTFT and
+/// TPOT, the median and mean absolute percentage error and the share within
+/// ±10 % and ±20 %, overall and per system, backend, mode and dense/MoE.
+///
+/// `--cv K` refits the per-backend constants K times, each time holding out
+/// whole deployment groups (same model, system, backend, mode, ISL/OSL and
+/// layout), and reports the error of the held-out predictions: the figure to
+/// expect on deployments the constants never saw.
+///
+/// Exit codes: 0 done, 2 the file could not be read.
+#[derive(Debug, clap::Args)]
+#[command(
+    after_help = "Examples:\n  dgdr accuracy --ground-truth ../shared/data/ground-truth/silicon_calibration.csv\n  dgdr accuracy --ground-truth gt.csv --cv 5 --json\n  dgdr accuracy --ground-truth gt.csv --calibrate   # refit and print the constants"
+)]
+pub struct Args {
+    /// The measured rows (CSV with the silicon_calibration.csv header).
+    #[arg(long, value_name = "FILE")]
+    ground_truth: PathBuf,
+    /// Also cross-validate the fitted constants over K folds of whole
+    /// deployment groups.
+    #[arg(long, value_name = "K")]
+    cv: Option<usize>,
+    /// Refit the per-backend constants on all rows first, report with them,
+    /// and print them as Rust for core/src/perf/constants.rs.
+    #[arg(long)]
+    calibrate: bool,
+    /// Coordinate-descent rounds of each fit.
+    #[arg(long, default_value_t = 8)]
+    rounds: usize,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+    /// Print the tables as Markdown (for docs/accuracy.md).
+    #[arg(long)]
+    markdown: bool,
+    /// Write each row's prediction and error to this CSV (for analysis).
+    #[arg(long, value_name = "FILE")]
+    rows_out: Option<PathBuf>,
+}
+
+#[derive(Debug, Serialize)]
+struct JsonReport {
+    rows: usize,
+    rows_per_s: f64,
+    in_sample: Vec<SliceStats>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cross_validated: Option<Vec<SliceStats>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    folds: Option<usize>,
+}
+
+pub fn run(args: &Args) -> i32 {
+    let rows = match File::open(&args.ground_truth)
+        .map_err(|e| e.to_string())
+        .and_then(|f| read_rows(f).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "{} cannot read {}: {e}",
+                paint("error:", style::error()),
+                args.ground_truth.display()
+            );
+            return exit::UNREADABLE;
+        }
+    };
+    let models = Models::for_rows(&rows);
+    let mut calibration = Calibration::builtin();
+    if args.calibrate {
+        let all: Vec<&Row> = rows.iter().collect();
+        calibration = fit::calibrate(&models, &all, Calibration::prior(), args.rounds);
+    }
+    let start = Instant::now();
+    let preds = predict_all(&rows, &models, calibration);
+    let secs = start.elapsed().as_secs_f64();
+    let rows_per_s = rows.len() as f64 / secs.max(1e-9);
+    let in_sample = report(&outcomes(&rows, &models, &preds));
+    let cv = args.cv.map(|k| {
+        let (held, _) = fit::cross_validate(&models, &rows, k, Calibration::prior(), args.rounds);
+        (k, report(&outcomes(&rows, &models, &held)), held)
+    });
+    if let Some(path) = &args.rows_out
+        && let Err(e) = write_rows(path, &rows, &preds, cv.as_ref().map(|c| &c.2))
+    {
+        eprintln!(
+            "{} cannot write {}: {e}",
+            paint("error:", style::error()),
+            path.display()
+        );
+        return exit::UNREADABLE;
+    }
+    if args.json {
+        let r = JsonReport {
+            rows: rows.len(),
+            rows_per_s,
+            in_sample,
+            cross_validated: cv.as_ref().map(|c| c.1.clone()),
+            folds: cv.as_ref().map(|c| c.0),
+        };
+        match serde_json::to_string_pretty(&r) {
+            Ok(s) => println!("{s}"),
+            Err(e) => {
+                eprintln!("{} {e}", paint("error:", style::error()));
+                return exit::INTERNAL;
+            }
+        }
+    } else {
+        let md = args.markdown;
+        println!(
+            "{} rows from {} ({:.0} rows/s)",
+            rows.len(),
+            args.ground_truth.display(),
+            rows_per_s
+        );
+        println!();
+        let which = if args.calibrate {
+            "In-sample (constants refitted on all rows):"
+        } else {
+            "In-sample (committed constants):"
+        };
+        println!("{}", paint(which, style::bold()));
+        print_table(&in_sample, md);
+        if let Some((k, t, _)) = &cv {
+            println!();
+            println!(
+                "{}",
+                paint(
+                    format!(
+                        "Cross-validated ({k} folds of whole deployment groups, constants refitted without them):"
+                    ),
+                    style::bold()
+                )
+            );
+            print_table(t, md);
+        }
+    }
+    if args.calibrate {
+        eprintln!("{}", constants_rust(&calibration));
+    }
+    exit::OK
+}
+
+fn print_table(t: &[SliceStats], md: bool) {
+    let head = [
+        "slice",
+        "rows",
+        "pred%",
+        "TTFT MdAPE",
+        "MAPE",
+        "±10%",
+        "±20%",
+        "TPOT MdAPE",
+        "MAPE",
+        "±10%",
+        "±20%",
+    ];
+    if md {
+        println!("| {} |", head.join(" | "));
+        println!("|{}", "---|".repeat(head.len()));
+    } else {
+        println!(
+            "{:<24} {:>5} {:>6}  {:>10} {:>6} {:>5} {:>5}  {:>10} {:>6} {:>5} {:>5}",
+            head[0],
+            head[1],
+            head[2],
+            head[3],
+            head[4],
+            head[5],
+            head[6],
+            head[7],
+            head[8],
+            head[9],
+            head[10]
+        );
+    }
+    for s in t {
+        let cells = [
+            s.slice.clone(),
+            s.rows.to_string(),
+            format!("{:.1}", s.predicted_pct),
+            format!("{:.1}%", s.ttft.mdape),
+            format!("{:.1}%", s.ttft.mape),
+            format!("{:.0}", s.ttft.within_10),
+            format!("{:.0}", s.ttft.within_20),
+            format!("{:.1}%", s.tpot.mdape),
+            format!("{:.1}%", s.tpot.mape),
+            format!("{:.0}", s.tpot.within_10),
+            format!("{:.0}", s.tpot.within_20),
+        ];
+        if md {
+            println!("| {} |", cells.join(" | "));
+        } else {
+            println!(
+                "{:<24} {:>5} {:>6}  {:>10} {:>6} {:>5} {:>5}  {:>10} {:>6} {:>5} {:>5}",
+                cells[0],
+                cells[1],
+                cells[2],
+                cells[3],
+                cells[4],
+                cells[5],
+                cells[6],
+                cells[7],
+                cells[8],
+                cells[9],
+                cells[10]
+            );
+        }
+    }
+}
+
+fn write_rows(
+    path: &PathBuf,
+    rows: &[Row],
+    preds: &[Result<(f64, f64), String>],
+    held: Option<&Vec<Result<(f64, f64), String>>>,
+) -> std::io::Result<()> {
+    let mut w = csv::Writer::from_path(path)?;
+    w.write_record([
+        "id",
+        "model",
+        "system",
+        "backend",
+        "version",
+        "mode",
+        "isl",
+        "osl",
+        "batch",
+        "tp",
+        "dp",
+        "meas_ttft",
+        "meas_tpot",
+        "pred_ttft",
+        "pred_tpot",
+        "cv_ttft",
+        "cv_tpot",
+        "k_prefill",
+        "k_decode1",
+        "error",
+    ])?;
+    let models = Models::for_rows(rows);
+    let mut pred = crate::accuracy::predict::Predictor::new(&models, Calibration::builtin());
+    for (i, (r, p)) in rows.iter().zip(preds).enumerate() {
+        let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.3}"));
+        let cvp = held.and_then(|h| h.get(i)).and_then(|x| x.as_ref().ok());
+        w.write_record([
+            r.id.clone(),
+            r.model.clone(),
+            r.system.clone(),
+            r.backend.clone(),
+            r.backend_version.clone().unwrap_or_default(),
+            r.mode.clone(),
+            r.isl.map_or(String::new(), |x| x.to_string()),
+            r.osl.map_or(String::new(), |x| x.to_string()),
+            r.batch_size.map_or(String::new(), |x| x.to_string()),
+            r.tp.map_or(String::new(), |x| x.to_string()),
+            r.dp.map_or(String::new(), |x| x.to_string()),
+            f(r.ttft_ms),
+            f(r.tpot_ms),
+            f(p.as_ref().ok().map(|x| x.0)),
+            f(p.as_ref().ok().map(|x| x.1)),
+            f(cvp.map(|x| x.0)),
+            f(cvp.map(|x| x.1)),
+            f(pred.kernels(r).map(|k| k.0)),
+            f(pred.kernels(r).map(|k| k.1)),
+            p.as_ref().err().cloned().unwrap_or_default(),
+        ])?;
+    }
+    w.flush()?;
+    Ok(())
+}
+
+/// The fitted constants as the Rust of `constants.rs`'s `BUILTIN`.
+fn constants_rust(c: &Calibration) -> String {
+    let mut s = String::from("// fitted constants (paste into core/src/perf/constants.rs):\n");
+    for (be, fam, name) in Calibration::FAMILIES {
+        let b = c.get(be, fam);
+        s.push_str(&format!("    {name}: BackendConstants {{\n"));
+        for (n, v) in BackendConstants::NAMES.iter().zip(b.to_array()) {
+            s.push_str(&format!("        {n}: {v:.4},\n"));
+        }
+        s.push_str("    },\n");
+    }
+    let _ = std::io::stderr().flush();
+    s
+}
