@@ -252,7 +252,7 @@ impl<'a> Engine<'_, 'a> {
     }
 
     /// A pure prefill of `tokens` tokens, in steps of at most the budget.
-    fn prefill_ms(&self, pc: &Pieces, tokens: f64) -> f64 {
+    pub fn prefill_ms(&self, pc: &Pieces, tokens: f64) -> f64 {
         if tokens <= 0.0 {
             return 0.0;
         }

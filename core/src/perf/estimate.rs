@@ -8,6 +8,8 @@
 
 use serde::Serialize;
 
+mod role;
+
 use super::constants::{BackendConstants, Calibration, engine_knobs};
 use super::engine::{DisaggEngines, Engine, LinearCurve, Served};
 use super::error::PerfError;
