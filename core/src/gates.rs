@@ -81,7 +81,9 @@ impl CatalogGates {
         self
     }
 
-    fn model(&self, id: &str) -> Result<ModelArch, ModelError> {
+    /// The architecture of `spec.model`: registered by the host, read from a
+    /// local path through the host, or from the embedded catalog.
+    pub fn resolve_model(&self, id: &str) -> Result<ModelArch, ModelError> {
         if let Some(m) = self.local.get(id) {
             return Ok(m.clone());
         }
@@ -96,7 +98,7 @@ impl CatalogGates {
 
 impl Gates for CatalogGates {
     fn check(&self, spec: &ResolvedSpec, d: &mut Diagnostics) {
-        let model = match self.model(&spec.model) {
+        let model = match self.resolve_model(&spec.model) {
             Ok(m) => m,
             Err(e) => {
                 d.push(e.to_diagnostic("spec.model"));
