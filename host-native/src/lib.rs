@@ -3,6 +3,7 @@
 #![deny(clippy::unwrap_used)]
 
 pub mod accuracy;
+pub mod artifacts;
 pub mod calibrate;
 pub mod cli;
 pub mod local_models;
