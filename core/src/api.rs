@@ -19,10 +19,14 @@ pub enum Op {
     Validate = 1,
     /// `{"old": {...}, "new": {...}}` → a report (the update rule).
     ValidateUpdate = 2,
+    /// `{"text": "...", "modelConfig": "<config.json text>"?}` → the rapid
+    /// profile: `{finalConfig, webuiData, status, profileData}`; a failed
+    /// run answers `{ok: false, phase, message, errors}`.
+    Profile = 3,
 }
 
 impl Op {
-    pub const ALL: &'static [Op] = &[Op::Validate, Op::ValidateUpdate];
+    pub const ALL: &'static [Op] = &[Op::Validate, Op::ValidateUpdate, Op::Profile];
 
     pub fn from_u32(n: u32) -> Option<Op> {
         Op::ALL.iter().copied().find(|op| *op as u32 == n)
@@ -51,6 +55,16 @@ struct RequestOptions {
 struct UpdateRequest {
     old: Value,
     new: Value,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ProfileRequest {
+    text: String,
+    /// The model's HuggingFace `config.json`, for a model the catalog lacks
+    /// (the host read it); used for the id in `spec.model`.
+    #[serde(default)]
+    model_config: Option<String>,
 }
 
 /// A failure: the request could not be carried out at all.
@@ -121,15 +135,7 @@ pub fn call(op: u32, request: &[u8]) -> Vec<u8> {
             };
             match validate::validate_text(&req.text, &opts, crate::gates::default_gates()) {
                 Ok(verdicts) => success(&verdicts),
-                Err(e) => failure_bytes(
-                    &Diagnostic::error(
-                        "",
-                        Code::Syntax,
-                        format!("not YAML or JSON: {}", e.message),
-                        "fix the syntax at the position shown",
-                    ),
-                    Some((e.line, e.column)),
-                ),
+                Err(e) => syntax_failure(&e),
             }
         }
         Op::ValidateUpdate => {
@@ -138,6 +144,73 @@ pub fn call(op: u32, request: &[u8]) -> Vec<u8> {
                 Err(e) => return bad_request(e.to_string()),
             };
             success(&validate::validate_update(&req.old, &req.new))
+        }
+        Op::Profile => {
+            let req: ProfileRequest = match serde_json::from_slice(request) {
+                Ok(r) => r,
+                Err(e) => return bad_request(e.to_string()),
+            };
+            profile(&req)
+        }
+    }
+}
+
+fn syntax_failure(e: &crate::spec::SyntaxError) -> Vec<u8> {
+    failure_bytes(
+        &Diagnostic::error(
+            "",
+            Code::Syntax,
+            format!("not YAML or JSON: {}", e.message),
+            "fix the syntax at the position shown",
+        ),
+        Some((e.line, e.column)),
+    )
+}
+
+fn profile(req: &ProfileRequest) -> Vec<u8> {
+    use crate::driver::{self, Inputs};
+    let mut docs = match crate::spec::parse_documents(&req.text) {
+        Ok(d) => d,
+        Err(e) => return syntax_failure(&e),
+    };
+    if docs.len() != 1 {
+        return bad_request(format!(
+            "the text holds {} documents; profile one DGDR at a time",
+            docs.len()
+        ));
+    }
+    let doc = docs.remove(0);
+    let model = match &req.model_config {
+        None => None,
+        Some(text) => match crate::catalog::model::parse_hf_config(text, None) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                return failure_bytes(&e.to_diagnostic("modelConfig"), None);
+            }
+        },
+    };
+    let inputs = Inputs {
+        model,
+        gpu_discovery: false,
+    };
+    match driver::profile(&doc, inputs) {
+        Ok(o) => {
+            let status = o.status(Vec::new());
+            success(&serde_json::json!({
+                "finalConfig": o.final_config,
+                "webuiData": o.webui_data(),
+                "status": status,
+                "profileData": o.profile_data,
+            }))
+        }
+        Err(f) => {
+            let body = serde_json::json!({
+                "ok": false,
+                "phase": f.phase,
+                "message": f.message,
+                "errors": f.errors,
+            });
+            serde_json::to_vec(&body).unwrap_or_else(|_| br#"{"ok":false,"errors":[]}"#.to_vec())
         }
     }
 }
@@ -152,6 +225,25 @@ mod tests {
         let v: Value = serde_json::from_slice(&out).unwrap();
         assert_eq!(v["ok"], Value::Bool(true));
         assert_eq!(v["result"][0]["valid"], Value::Bool(true));
+    }
+
+    #[test]
+    fn profile_answers_with_the_manifest_or_the_reasons() {
+        let text = include_str!("../../examples/qwen3-32b-h200-vllm.yaml");
+        let req = serde_json::json!({"text": text}).to_string();
+        let v: Value = serde_json::from_slice(&call(Op::Profile as u32, req.as_bytes())).unwrap();
+        assert_eq!(v["ok"], Value::Bool(true), "{v}");
+        assert!(
+            v["result"]["finalConfig"]
+                .as_str()
+                .unwrap()
+                .contains("DynamoGraphDeployment")
+        );
+        assert_eq!(v["result"]["status"]["status"], "success");
+        let bad = serde_json::json!({"text": "model: nope/none\nimage: x\nhardware: {gpuSku: h200_sxm, totalGpus: 8, numGpusPerNode: 8}\n"}).to_string();
+        let v: Value = serde_json::from_slice(&call(Op::Profile as u32, bad.as_bytes())).unwrap();
+        assert_eq!(v["ok"], Value::Bool(false));
+        assert_eq!(v["errors"][0]["path"], "spec.model");
     }
 
     #[test]

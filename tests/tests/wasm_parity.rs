@@ -81,3 +81,47 @@ fn sandbox_limits_hold() {
         "fuel limit must stop the call"
     );
 }
+
+/// The rapid profile, natively and in the sandbox: the same manifests, the
+/// same candidates, the same curves, byte for byte.
+#[test]
+fn profile_is_byte_identical_native_and_wasm() {
+    let core = WasmCore::from_file(
+        &core_wasm(),
+        Limits {
+            memory_bytes: 1 << 30,
+            fuel: 2_000_000_000_000,
+        },
+    )
+    .expect("wasm core loads");
+    let root = workspace_root();
+    let mut files = files_with(&root.join("examples"), &["yaml"]);
+    files.extend(files_with(
+        &root.join("tests/corpus/upstream/samples"),
+        &["yaml"],
+    ));
+    let mut succeeded = 0;
+    for f in &files {
+        let text = std::fs::read_to_string(f).unwrap();
+        let req = json!({"text": text}).to_string();
+        let native = api::call(Op::Profile as u32, req.as_bytes());
+        let sandboxed = core
+            .call(Op::Profile as u32, req.as_bytes())
+            .expect("wasm call succeeds");
+        assert!(
+            native == sandboxed,
+            "{}: native and wasm profiles differ ({} vs {} bytes)",
+            f.display(),
+            native.len(),
+            sandboxed.len()
+        );
+        if native.starts_with(br#"{"ok":true"#) {
+            succeeded += 1;
+        }
+    }
+    assert!(succeeded >= 2, "only {succeeded} profiles succeeded");
+    eprintln!(
+        "parity: {} profiles byte-identical ({succeeded} successful)",
+        files.len()
+    );
+}

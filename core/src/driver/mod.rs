@@ -117,7 +117,8 @@ pub struct Driver {
     name: String,
     namespace: Option<String>,
     model: ModelArch,
-    system: Option<&'static SystemSpec>,
+    /// The GPU system, with the request's `vramMb` where it gives one.
+    system: Option<SystemSpec>,
     partial: Partial,
     warnings: Vec<Diagnostic>,
 }
@@ -243,7 +244,7 @@ impl Driver {
                             "spec.searchStrategy",
                             Code::InvalidEnum,
                             "`thorough` needs a cluster to deploy candidates on",
-                            "use `searchStrategy: rapid` here, or let the operator run the thorough profile",
+                            "use `searchStrategy: rapid` (or `dgdr profile --strategy rapid`), or let the operator run the thorough profile on the cluster",
                         )],
                     )));
                 }
@@ -364,6 +365,13 @@ impl Driver {
             let errors = Report::from_diagnostics(d).errors;
             Box::new(fail(ProfilingPhase::Initializing, e.to_string(), errors))
         })?;
+        let mut system = system.clone();
+        if let Some(mib) = self.spec.hardware.vram_mb {
+            // A GPU partitioned or reported smaller than the catalog's: plan
+            // with the memory the request states.
+            system.gpu.memory_bytes = (mib * 1024.0 * 1024.0) as u64;
+        }
+        let sku = system.sku.clone();
         self.system = Some(system);
         Ok(self.report(
             State::SweepPrefill,
@@ -372,7 +380,7 @@ impl Driver {
                 "{} on {} × {}: sweeping prefill",
                 self.spec.model,
                 self.spec.hardware.total_gpus.unwrap_or(0),
-                system.sku
+                sku
             ),
         ))
     }

@@ -15,8 +15,9 @@ use crate::search::{self, Mapping, SearchInput, SearchResult, ServingMode};
 use crate::spec::planner::SweepMode;
 use crate::spec::{ProfilingPhase as P, ResolvedSpec};
 
-fn system(d: &Driver) -> Result<&'static SystemSpec, Box<Failure>> {
+fn system(d: &Driver) -> Result<&SystemSpec, Box<Failure>> {
     d.system
+        .as_ref()
         .ok_or_else(|| Box::new(fail(P::Initializing, "no GPU system resolved", Vec::new())))
 }
 
@@ -58,7 +59,6 @@ pub(super) fn sweep_prefill(d: &Driver) -> Result<SearchResult, Box<Failure>> {
 }
 
 pub(super) fn sweep_decode(d: &mut Driver) -> Result<SearchResult, Box<Failure>> {
-    let sys = system(d)?;
     let partial = d.partial.search.take().ok_or_else(|| {
         Box::new(fail(
             P::SweepingDecode,
@@ -66,6 +66,7 @@ pub(super) fn sweep_decode(d: &mut Driver) -> Result<SearchResult, Box<Failure>>
             Vec::new(),
         ))
     })?;
+    let sys = system(d)?;
     search::sweep_decode(&input(d, sys), partial).map_err(|e| search_failure(P::SweepingDecode, &e))
 }
 
