@@ -17,6 +17,20 @@
 //! | `selected_decode_interpolation/decode_itl_interplation.png` | [`plots::decode_itl_interpolation`] |
 //! | `selected_decode_interpolation/decode_throughput_interpolation.png` | [`plots::decode_throughput_interpolation`] |
 //!
+//! [`write_interpolation`] writes both `selected_*_interpolation/` folders in
+//! one call; [`names`] has the file names. A `profile` run would do:
+//!
+//! ```no_run
+//! # use dgdr_native::artifacts::{self, names, DecodeCurve, PrefillPoint};
+//! # fn run(out: &std::path::Path, prefill_points: &[PrefillPoint],
+//! #        decode_curves: &[DecodeCurve], data: &dgdr_core::plan::ProfileData)
+//! #        -> Result<(), artifacts::ArtifactError> {
+//! artifacts::prefill_performance(out.join(names::PREFILL_PERFORMANCE), prefill_points, Some(500.0))?;
+//! artifacts::decode_performance(out.join(names::DECODE_PERFORMANCE), decode_curves, Some(50.0))?;
+//! let written = artifacts::write_interpolation(out, &data.prefill, &data.decode)?;
+//! # Ok(()) }
+//! ```
+//!
 //! Plots render with a bundled font (DejaVu Sans, `host-native/assets/fonts/`),
 //! so they look the same on a laptop and in a minimal container.
 
@@ -32,7 +46,55 @@ pub use plots::{
     prefill_ttft_interpolation,
 };
 
+use dgdr_core::plan::{DecodeProfile, PrefillProfile};
 use std::path::{Path, PathBuf};
+
+/// The artifact file names of SPEC §5.1, relative to the output directory.
+pub mod names {
+    pub const PREFILL_PERFORMANCE: &str = "prefill_performance.png";
+    pub const DECODE_PERFORMANCE: &str = "decode_performance.png";
+    pub const PREFILL_DIR: &str = "selected_prefill_interpolation";
+    pub const DECODE_DIR: &str = "selected_decode_interpolation";
+    /// In both interpolation folders.
+    pub const RAW_DATA: &str = "raw_data.npz";
+    pub const PREFILL_TTFT: &str = "prefill_ttft_interpolation.png";
+    pub const PREFILL_THROUGHPUT: &str = "prefill_throughput_interpolation.png";
+    /// Upstream's spelling, kept for compatibility.
+    pub const DECODE_ITL: &str = "decode_itl_interplation.png";
+    pub const DECODE_THROUGHPUT: &str = "decode_throughput_interpolation.png";
+}
+
+/// Writes the interpolation artifacts under `out_dir`:
+/// `selected_prefill_interpolation/{raw_data.npz, prefill_ttft_interpolation.png,
+/// prefill_throughput_interpolation.png}` and
+/// `selected_decode_interpolation/{raw_data.npz, decode_itl_interplation.png,
+/// decode_throughput_interpolation.png}`. Returns the six paths written, in
+/// that order; stops at the first failure.
+pub fn write_interpolation(
+    out_dir: impl AsRef<Path>,
+    prefill: &PrefillProfile,
+    decode: &DecodeProfile,
+) -> Result<Vec<PathBuf>, ArtifactError> {
+    let (p, d) = (
+        out_dir.as_ref().join(names::PREFILL_DIR),
+        out_dir.as_ref().join(names::DECODE_DIR),
+    );
+    let paths = vec![
+        p.join(names::RAW_DATA),
+        p.join(names::PREFILL_TTFT),
+        p.join(names::PREFILL_THROUGHPUT),
+        d.join(names::RAW_DATA),
+        d.join(names::DECODE_ITL),
+        d.join(names::DECODE_THROUGHPUT),
+    ];
+    write_prefill_npz(&paths[0], prefill)?;
+    prefill_ttft_interpolation(&paths[1], prefill)?;
+    prefill_throughput_interpolation(&paths[2], prefill)?;
+    write_decode_npz(&paths[3], decode)?;
+    decode_itl_interpolation(&paths[4], decode)?;
+    decode_throughput_interpolation(&paths[5], decode)?;
+    Ok(paths)
+}
 
 /// A failure to write one artifact; every variant names the file.
 #[derive(Debug, thiserror::Error)]

@@ -130,6 +130,39 @@ fn every_plot_writes_a_png() {
 }
 
 #[test]
+fn interpolation_folders_are_written_with_their_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let paths =
+        crate::artifacts::write_interpolation(dir.path(), &prefill_profile(), &decode_profile())
+            .unwrap();
+    let rel: Vec<String> = paths
+        .iter()
+        .map(|p| {
+            let r = p.strip_prefix(dir.path()).unwrap();
+            r.to_string_lossy().into_owned()
+        })
+        .collect();
+    assert_eq!(
+        rel,
+        [
+            "selected_prefill_interpolation/raw_data.npz",
+            "selected_prefill_interpolation/prefill_ttft_interpolation.png",
+            "selected_prefill_interpolation/prefill_throughput_interpolation.png",
+            "selected_decode_interpolation/raw_data.npz",
+            "selected_decode_interpolation/decode_itl_interplation.png",
+            "selected_decode_interpolation/decode_throughput_interpolation.png",
+        ]
+    );
+    for p in &paths {
+        if p.extension().is_some_and(|e| e == "png") {
+            assert_png(p);
+        } else {
+            assert!(std::fs::read(p).unwrap().starts_with(b"PK"));
+        }
+    }
+}
+
+#[test]
 fn empty_and_bad_inputs_say_no_data() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
