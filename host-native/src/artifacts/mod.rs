@@ -17,17 +17,18 @@
 //! | `selected_decode_interpolation/decode_itl_interplation.png` | [`plots::decode_itl_interpolation`] |
 //! | `selected_decode_interpolation/decode_throughput_interpolation.png` | [`plots::decode_throughput_interpolation`] |
 //!
-//! [`write_interpolation`] writes both `selected_*_interpolation/` folders in
-//! one call; [`names`] has the file names. A `profile` run would do:
+//! [`write_performance`] writes the two performance plots from the driver's
+//! [`Charts`], [`write_interpolation`] both `selected_*_interpolation/`
+//! folders; [`names`] has the file names. A `profile` run would do:
 //!
 //! ```no_run
-//! # use dgdr_native::artifacts::{self, names, DecodeCurve, PrefillPoint};
-//! # fn run(out: &std::path::Path, prefill_points: &[PrefillPoint],
-//! #        decode_curves: &[DecodeCurve], data: &dgdr_core::plan::ProfileData)
+//! # use dgdr_native::artifacts;
+//! # fn run(out: &std::path::Path, outcome: &dgdr_core::driver::Outcome)
 //! #        -> Result<(), artifacts::ArtifactError> {
-//! artifacts::prefill_performance(out.join(names::PREFILL_PERFORMANCE), prefill_points, Some(500.0))?;
-//! artifacts::decode_performance(out.join(names::DECODE_PERFORMANCE), decode_curves, Some(50.0))?;
-//! let written = artifacts::write_interpolation(out, &data.prefill, &data.decode)?;
+//! let mut written = artifacts::write_performance(out, &outcome.charts)?;
+//! if let Some(data) = &outcome.profile_data {
+//!     written.extend(artifacts::write_interpolation(out, &data.prefill, &data.decode)?);
+//! }
 //! # Ok(()) }
 //! ```
 //!
@@ -46,6 +47,7 @@ pub use plots::{
     prefill_ttft_interpolation,
 };
 
+use dgdr_core::driver::Charts;
 use dgdr_core::plan::{DecodeProfile, PrefillProfile};
 use std::path::{Path, PathBuf};
 
@@ -62,6 +64,23 @@ pub mod names {
     /// Upstream's spelling, kept for compatibility.
     pub const DECODE_ITL: &str = "decode_itl_interplation.png";
     pub const DECODE_THROUGHPUT: &str = "decode_throughput_interpolation.png";
+}
+
+/// Writes `prefill_performance.png` and `decode_performance.png` under
+/// `out_dir` from the driver's chart data. Returns the two paths written.
+pub fn write_performance(
+    out_dir: impl AsRef<Path>,
+    charts: &Charts,
+) -> Result<Vec<PathBuf>, ArtifactError> {
+    let paths = vec![
+        out_dir.as_ref().join(names::PREFILL_PERFORMANCE),
+        out_dir.as_ref().join(names::DECODE_PERFORMANCE),
+    ];
+    let prefill: Vec<PrefillPoint> = charts.prefill.iter().map(Into::into).collect();
+    let decode: Vec<DecodeCurve> = charts.decode.iter().map(Into::into).collect();
+    prefill_performance(&paths[0], &prefill, charts.sla_ttft_ms)?;
+    decode_performance(&paths[1], &decode, charts.sla_itl_ms)?;
+    Ok(paths)
 }
 
 /// Writes the interpolation artifacts under `out_dir`:

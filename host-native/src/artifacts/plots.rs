@@ -15,6 +15,7 @@ use super::plot_kit::{
     TEXT, add_polyline, chart, clean_points, draw_markers, draw_no_data, draw_sla, fmt_thousands,
     fmt_tick, fmt_value, layout, ramp_color, render, series_color,
 };
+use dgdr_core::driver::{DecodeChart, PrefillChart};
 use dgdr_core::plan::{DecodeProfile, PrefillProfile};
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -44,6 +45,28 @@ pub struct DecodeCurve {
     pub points: Vec<(f64, f64)>,
     /// Whether this is the picked decode configuration.
     pub chosen: bool,
+}
+
+impl From<&PrefillChart> for PrefillPoint {
+    fn from(c: &PrefillChart) -> PrefillPoint {
+        PrefillPoint {
+            label: c.label.clone(),
+            gpus: c.gpus,
+            ttft_ms: c.ttft_ms,
+            chosen: c.chosen,
+        }
+    }
+}
+
+impl From<&DecodeChart> for DecodeCurve {
+    fn from(c: &DecodeChart) -> DecodeCurve {
+        DecodeCurve {
+            label: c.label.clone(),
+            gpus: c.gpus,
+            points: c.points.clone(),
+            chosen: c.chosen,
+        }
+    }
 }
 
 const CANDIDATE_FILL: RGBColor = RGBColor(140, 178, 214);

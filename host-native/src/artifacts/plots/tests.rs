@@ -163,6 +163,33 @@ fn interpolation_folders_are_written_with_their_names() {
 }
 
 #[test]
+fn performance_plots_come_from_the_driver_charts() {
+    let dir = tempfile::tempdir().unwrap();
+    let charts = dgdr_core::driver::Charts {
+        prefill: vec![dgdr_core::driver::PrefillChart {
+            label: "vllm TP2".into(),
+            gpus: 2,
+            ttft_ms: 120.0,
+            chosen: true,
+        }],
+        decode: vec![dgdr_core::driver::DecodeChart {
+            label: "vllm TP2".into(),
+            gpus: 2,
+            points: vec![(1.0, 8.0), (8.0, 9.5), (64.0, 20.0)],
+            chosen: true,
+        }],
+        sla_ttft_ms: Some(200.0),
+        sla_itl_ms: None,
+    };
+    let paths = crate::artifacts::write_performance(dir.path(), &charts).unwrap();
+    assert_eq!(paths[0], dir.path().join("prefill_performance.png"));
+    assert_eq!(paths[1], dir.path().join("decode_performance.png"));
+    for p in &paths {
+        assert_png(p);
+    }
+}
+
+#[test]
 fn empty_and_bad_inputs_say_no_data() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
