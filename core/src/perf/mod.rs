@@ -7,7 +7,10 @@
 //!   benchmark, aggregated and disaggregated;
 //! - [`memory`]: weights, activations, runtime reserve and KV cache per GPU;
 //! - [`estimate`](mod@estimate): the API ([`estimate::estimate`], [`estimate::step_breakdown`]);
-//! - [`constants`]: every fitted or assumed constant, in one place.
+//! - [`constants`]: every fitted or assumed constant, in one place;
+//! - the roofline fallback's op times, re-exported ([`gemm_ms`],
+//!   [`context_attention_ms`], [`generation_attention_ms`], [`comm_ms`]) so
+//!   that hosts can compare it with measurements.
 
 pub mod table;
 
@@ -30,3 +33,4 @@ pub use memory::{Memory, min_gpus_to_fit};
 pub use ops::{OpSource, OpTime, StepModel, StepShape};
 pub use parallel::Parallel;
 pub use quant::{GemmQuant, KvQuant, QuantConfig, QuantOverrides};
+pub use roofline::{Comm, comm_ms, context_attention_ms, gemm_ms, generation_attention_ms};

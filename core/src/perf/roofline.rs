@@ -32,15 +32,10 @@ pub(crate) fn mem_ms(sys: &SystemSpec, eff: &RooflineEff, bytes: f64) -> f64 {
     bytes / bw_per_ms(sys, eff) + kernel_latency_ms(sys)
 }
 
-/// A GEMM `[m, k] × [k, n]` with weights in `q`.
-pub(crate) fn gemm_ms(
-    sys: &SystemSpec,
-    eff: &RooflineEff,
-    m: f64,
-    n: f64,
-    k: f64,
-    q: GemmQuant,
-) -> f64 {
+/// A GEMM `[m, k] × [k, n]` with weights in `q`, ms: the slower of compute
+/// (at `eff.gemm` of the peak of `q`'s compute dtype) and moving the weights,
+/// activations and bf16 output, plus `eff.gemm_latency_us`.
+pub fn gemm_ms(sys: &SystemSpec, eff: &RooflineEff, m: f64, n: f64, k: f64, q: GemmQuant) -> f64 {
     let flops = 2.0 * m * n * k;
     let compute = flops / (peak_flops(sys, q.compute_dtypes()) * eff.gemm) * 1000.0;
     let bytes = n * k * q.bytes_per_param() + m * k * q.act_bytes() + m * n * 2.0;
@@ -49,9 +44,11 @@ pub(crate) fn gemm_ms(
 }
 
 /// Prefill attention of `batch` sequences adding `new` tokens each on top of
-/// `cached` ones (causal; windowed layers attend to at most `window` keys).
+/// `cached` ones (causal; windowed layers attend to at most `window` keys,
+/// 0: no window), ms. `heads` are the query heads on this GPU; bf16 compute at
+/// `eff.attention` of peak, or reading Q, K, V if that is slower.
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn context_attention_ms(
+pub fn context_attention_ms(
     sys: &SystemSpec,
     eff: &RooflineEff,
     batch: f64,
@@ -74,9 +71,12 @@ pub(crate) fn context_attention_ms(
     compute.max(bytes / bw_per_ms(sys, eff)) + kernel_latency_ms(sys)
 }
 
-/// One decode step of attention: reading the KV cache dominates.
+/// One decode step of attention, ms: reading the KV cache dominates
+/// (`batch` sequences of `kv_len` cached tokens, `kv_heads` on this GPU,
+/// `kv_bytes` per element; windowed layers read at most `window` tokens,
+/// 0: no window).
 #[allow(clippy::too_many_arguments)]
-pub(crate) fn generation_attention_ms(
+pub fn generation_attention_ms(
     sys: &SystemSpec,
     eff: &RooflineEff,
     batch: f64,
@@ -124,9 +124,9 @@ pub(crate) fn moe_ms(
     compute.max((w_bytes + a_bytes) / bw_per_ms(sys, eff)) + 4.0 * eff.gemm_latency_us / 1000.0
 }
 
-/// Collectives, for the roofline.
+/// Collectives, for the roofline ([`comm_ms`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Comm {
+pub enum Comm {
     AllReduce,
     AllGather,
     ReduceScatter,
@@ -153,14 +153,10 @@ fn link(sys: &SystemSpec, gpus: f64) -> (f64, f64) {
 }
 
 /// A collective of `bytes` (the full message: the reduced tensor, or the
-/// gathered result) over `gpus` GPUs.
-pub(crate) fn comm_ms(
-    sys: &SystemSpec,
-    eff: &RooflineEff,
-    kind: Comm,
-    gpus: f64,
-    bytes: f64,
-) -> f64 {
+/// gathered result) over `gpus` GPUs, ms: ring volume over the link of the
+/// group's size (in a node, across nodes, across racks) at `eff.comm`, plus
+/// link latency per step; 0 on one GPU.
+pub fn comm_ms(sys: &SystemSpec, eff: &RooflineEff, kind: Comm, gpus: f64, bytes: f64) -> f64 {
     if gpus <= 1.0 {
         return 0.0;
     }

@@ -1,6 +1,7 @@
 //! Agreement between op latencies measured on real GPUs (`bench/gpu/`'s CSVs)
-//! and what dgdr predicts for the same ops: the distilled tables, and any
-//! other predictor (the roofline fallback) passed in.
+//! and what dgdr predicts for the same ops: the distilled tables
+//! ([`table_predictor`]), the roofline fallback that answers where no table
+//! reaches ([`roofline_predictor`]), and any other predictor passed in.
 //!
 //! Which measured rows are compared, and why: GEMMs with a cold L2 (weights
 //! from HBM, as in serving and in the perf database), bf16 through
@@ -9,7 +10,12 @@
 //! from cuDNN and decode attention from FlashAttention (the kernels the
 //! backends run); all-reduce timed inside CUDA graphs.
 
+use dgdr_core::catalog::system::SystemSpec;
+use dgdr_core::perf::constants::RooflineEff;
 use dgdr_core::perf::table::{AttentionQuery, Collective, SystemTables};
+use dgdr_core::perf::{
+    Comm, GemmQuant, comm_ms, context_attention_ms, gemm_ms, generation_attention_ms,
+};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -257,6 +263,67 @@ pub fn table_predictor(t: &SystemTables) -> impl Fn(&MeasuredOp) -> Option<f64> 
     }
 }
 
+/// The roofline fallback (with efficiencies `eff`, the committed ones being
+/// `Calibration::builtin().roofline`) on `sys` as a predictor: what the model
+/// would use for these ops on a GPU, shape or dtype that no table measured.
+/// Attention is bf16 with no window; the all-reduce moves bf16 elements.
+pub fn roofline_predictor(
+    sys: &SystemSpec,
+    eff: RooflineEff,
+) -> impl Fn(&MeasuredOp) -> Option<f64> + '_ {
+    move |op| match op {
+        MeasuredOp::Gemm { dtype, m, n, k, .. } => {
+            let q = match dtype.as_str() {
+                "bfloat16" => GemmQuant::Bf16,
+                "fp8" => GemmQuant::Fp8,
+                _ => return None,
+            };
+            Some(gemm_ms(sys, &eff, *m as f64, *n as f64, *k as f64, q))
+        }
+        MeasuredOp::ContextAttention {
+            batch,
+            isl,
+            heads,
+            head_dim,
+            ..
+        } => Some(context_attention_ms(
+            sys,
+            &eff,
+            *batch as f64,
+            *isl as f64,
+            0.0,
+            *heads as f64,
+            *head_dim as f64,
+            *head_dim as f64,
+            0.0,
+        )),
+        MeasuredOp::GenerationAttention {
+            batch,
+            kv_len,
+            kv_heads,
+            head_dim,
+            ..
+        } => Some(generation_attention_ms(
+            sys,
+            &eff,
+            *batch as f64,
+            *kv_len as f64,
+            *kv_heads as f64,
+            *head_dim as f64,
+            *head_dim as f64,
+            2.0,
+            0.0,
+        )),
+        MeasuredOp::AllReduce { gpus, elements } => Some(comm_ms(
+            sys,
+            &eff,
+            Comm::AllReduce,
+            *gpus as f64,
+            *elements as f64 * 2.0,
+        )),
+    }
+}
+
 /// Compares every predictor with every op family.
 pub fn compare(
     measured: &[(MeasuredOp, f64)],
@@ -305,22 +372,55 @@ fn median(v: &mut [f64]) -> f64 {
     }
 }
 
-/// A markdown table of agreements.
+/// A markdown table of agreements: one line per op family, and for each
+/// predictor (in the order given to [`compare`]) its median of predicted ÷
+/// measured, its MdAPE and its share within ±20 %. A predictor that answered
+/// only some rows of a family shows how many, e.g. `4.6% (250/261)`; one that
+/// answered none shows `—`.
 pub fn markdown(rows: &[Agreement]) -> String {
-    let mut s = String::from(
-        "| op family | predictor | rows | predicted | median pred/real | MdAPE | within ±20% |\n|---|---|---|---|---|---|---|\n",
-    );
+    let mut predictors: Vec<&str> = Vec::new();
+    let mut families: Vec<(&str, usize)> = Vec::new();
     for a in rows {
-        s.push_str(&format!(
-            "| {} | {} | {} | {} | {:.3} | {:.1}% | {:.0}% |\n",
-            a.family,
-            a.predictor,
-            a.rows,
-            a.predicted,
-            a.median_ratio,
-            a.mdape * 100.0,
-            a.within_20 * 100.0
-        ));
+        if !predictors.contains(&a.predictor.as_str()) {
+            predictors.push(&a.predictor);
+        }
+        if !families.iter().any(|(f, _)| *f == a.family) {
+            families.push((&a.family, a.rows));
+        }
+    }
+    let mut s = String::from("| op family | rows |");
+    let mut rule = String::from("|---|---:|");
+    for p in &predictors {
+        s.push_str(&format!(" {p}: pred/real | {p}: MdAPE | {p}: ±20% |"));
+        rule.push_str("---:|---:|---:|");
+    }
+    s.push('\n');
+    s.push_str(&rule);
+    s.push('\n');
+    for (family, n) in families {
+        s.push_str(&format!("| {family} | {n} |"));
+        for p in &predictors {
+            match rows
+                .iter()
+                .find(|a| a.family == family && a.predictor == *p)
+            {
+                Some(a) => {
+                    let partial = if a.predicted < a.rows {
+                        format!(" ({}/{})", a.predicted, a.rows)
+                    } else {
+                        String::new()
+                    };
+                    s.push_str(&format!(
+                        " {:.3} | {:.1}%{partial} | {:.0}% |",
+                        a.median_ratio,
+                        a.mdape * 100.0,
+                        a.within_20 * 100.0
+                    ));
+                }
+                None => s.push_str(" — | — | — |"),
+            }
+        }
+        s.push('\n');
     }
     s
 }

@@ -37,7 +37,8 @@ enum Command {
         bits: u8,
     },
     /// Compare op latencies measured on real GPUs (the CSVs of
-    /// `bench/gpu/measure_ops.py`) with dgdr's distilled tables for that GPU.
+    /// `bench/gpu/measure_ops.py`) with dgdr's distilled tables for that GPU
+    /// and with its roofline fallback.
     #[command(
         name = "compare-gpu",
         after_help = "Example:\n  dgdr calibrate compare-gpu bench/gpu/results/h100_sxm-x1 --system h100_sxm --backend vllm"
@@ -140,8 +141,17 @@ fn compare_gpu(dir: &std::path::Path, system: &str, backend: &str, json: bool) -
             return exit::INTERNAL;
         }
     };
+    let Ok(sys) = dgdr_core::catalog::system::lookup(system) else {
+        anstream::eprintln!("dgdr: unknown system {system}");
+        return exit::INVALID;
+    };
     let by_tables = gpu_compare::table_predictor(tables);
-    let rows = gpu_compare::compare(&measured, &[("tables", &by_tables)]);
+    let by_roofline =
+        gpu_compare::roofline_predictor(sys, dgdr_core::perf::Calibration::builtin().roofline);
+    let rows = gpu_compare::compare(
+        &measured,
+        &[("tables", &by_tables), ("roofline", &by_roofline)],
+    );
     if json {
         match serde_json::to_string_pretty(&rows) {
             Ok(t) => anstream::println!("{t}"),
