@@ -185,3 +185,42 @@ fn deepseek_auto_backend_searches_moe_mappings() {
         ))
     );
 }
+
+/// Regression: a disaggregated unit whose prefill workers are the bottleneck
+/// holds fewer requests in flight than its decode batch (Little's law).
+/// Load-match by concurrency used the decode batch and sent 64 users to one
+/// prefill worker that starts 1.4 prompts/s (1 × TP1 + 2 × TP1, 3 GPUs),
+/// promising a 785 ms TTFT the queue in front of prefill would never keep.
+#[test]
+fn load_match_by_concurrency_counts_what_prefill_sustains() {
+    let spec = resolved(&spec_yaml(
+        "Qwen/Qwen3-32B",
+        "sglang",
+        16,
+        "  workload:\n    isl: 4000\n    osl: 500\n    concurrency: 64\n  sla:\n    ttft: 1500\n    itl: 30\n",
+    ));
+    let (s, p) = run(&spec);
+    assert_eq!(p.mode, PickingMode::LoadMatch);
+    for r in s.rows.iter().filter(|r| r.mode == ServingMode::Disagg) {
+        let little = r.seq_per_s * r.request_latency_ms / 1000.0;
+        let batch = r.batch_per_rank * r.mapping.parallel.dp.max(1) * r.decode_workers;
+        assert!(r.concurrency <= batch, "{}", r.label());
+        assert!(
+            f64::from(r.concurrency) <= little.max(1.0) + 1.0 || r.concurrency == batch,
+            "{} holds {} in flight but completes {:.2}/s of {:.0} ms",
+            r.label(),
+            r.concurrency,
+            r.seq_per_s,
+            r.request_latency_ms
+        );
+    }
+    let c = p.chosen.as_ref().unwrap();
+    let sustained = f64::from(c.replicas) * c.row.seq_per_s * c.row.request_latency_ms / 1000.0;
+    assert!(
+        sustained >= 0.85 * 64.0,
+        "{} × {} sustains {sustained:.1} requests in flight, not 64",
+        c.replicas,
+        c.row.label()
+    );
+    assert!(p.total_gpus_used <= 16);
+}

@@ -697,6 +697,27 @@ fn gcd(a: u32, b: u32) -> u32 {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
+/// Requests a disaggregated unit holds in flight: the decode workers' batch,
+/// unless the prefill workers are the bottleneck. By Little's law a unit
+/// that completes `seq_per_s` requests of `latency_ms` each has
+/// `seq_per_s × latency` of them in flight; when prefill limits `seq_per_s`
+/// that is less than the decode batch, and counting the whole batch would
+/// let load-match by concurrency send more users to the unit than its
+/// prefill workers can start within the TTFT.
+fn sustained_concurrency(
+    decode_batch: u32,
+    prefill_bound: bool,
+    seq_per_s: f64,
+    latency_ms: f64,
+) -> u32 {
+    let little = seq_per_s * latency_ms / 1000.0;
+    if prefill_bound && little.is_finite() && little < f64::from(decode_batch) {
+        (little.floor() as u32).clamp(1, decode_batch.max(1))
+    } else {
+        decode_batch
+    }
+}
+
 fn disagg_rows(
     prefill: &[PrefillEngine],
     decode: &[DecodeEngine],
@@ -735,6 +756,13 @@ fn disagg_rows(
                         let ttft = p.ttft_ms + p.kv_handoff_ms;
                         let tpot = pt.itl_ms;
                         let gpus = unit as u32;
+                        let latency = ttft + tpot * (osl - 1.0);
+                        let concurrency = sustained_concurrency(
+                            pt.inflight.saturating_mul(y),
+                            prefill_cap < decode_cap,
+                            seq,
+                            latency,
+                        );
                         rows.push(Row {
                             mode: ServingMode::Disagg,
                             backend: p.backend,
@@ -743,10 +771,10 @@ fn disagg_rows(
                             prefill_workers: x,
                             decode_workers: y,
                             batch_per_rank: pt.batch_per_rank,
-                            concurrency: pt.inflight.saturating_mul(y),
+                            concurrency,
                             ttft_ms: ttft,
                             tpot_ms: tpot,
-                            request_latency_ms: ttft + tpot * (osl - 1.0),
+                            request_latency_ms: latency,
                             seq_per_s: seq,
                             tokens_per_s_per_gpu: seq * osl / f64::from(gpus.max(1)),
                             tokens_per_s_per_user: 1000.0 / tpot.max(1e-9),
