@@ -6,5 +6,7 @@ pub mod accuracy;
 pub mod artifacts;
 pub mod calibrate;
 pub mod cli;
+pub mod discovery;
 pub mod local_models;
+pub mod output_dir;
 pub mod wasm_runtime;

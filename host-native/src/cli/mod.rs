@@ -6,6 +6,7 @@ mod calibrate;
 mod convert;
 mod estimate;
 pub mod exit;
+mod profile;
 mod style;
 mod validate;
 
@@ -25,6 +26,7 @@ const AFTER_HELP: &str = "\
 Examples:
   dgdr validate examples/qwen3-32b-h200-vllm.yaml  check a request, every problem at once
   dgdr validate --json my-dgdr.yaml              the same, as JSON for scripts
+  dgdr profile examples/qwen3-32b-h200-vllm.yaml -o out/   plan the deployment, write the manifest
   dgdr convert old-v1alpha1.yaml                 rewrite a legacy v1alpha1 request as v1beta1
 
 Exit codes: 0 success, 1 the input is invalid, 2 a file could not be read or parsed,
@@ -40,6 +42,7 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 enum Command {
     Validate(validate::Args),
+    Profile(profile::Args),
     Convert(convert::Args),
     Calibrate(calibrate::Args),
     Estimate(Box<estimate::Args>),
@@ -51,6 +54,7 @@ pub fn main() -> ExitCode {
     let cli = Cli::parse();
     let code = match cli.command {
         Command::Validate(a) => validate::run(&a),
+        Command::Profile(a) => profile::run(&a),
         Command::Convert(a) => convert::run(&a),
         Command::Calibrate(a) => calibrate::run(&a),
         Command::Estimate(a) => estimate::run(&a),
