@@ -168,7 +168,11 @@ pub fn prefill_performance(
                 y,
                 x_fmt: &|_| String::new(),
                 y_fmt: &tick,
-                x_label_room: 34,
+                x_label_room: if pts.iter().any(|p| p.label.contains(' ')) {
+                    50
+                } else {
+                    34
+                },
             },
         )?;
         let mut obstacles = Obstacles::new();
@@ -225,7 +229,19 @@ fn slot_width(chart: &Chart<'_, '_>, n: usize) -> i32 {
     (xr.end - xr.start) / n.max(1) as i32
 }
 
-/// Two-line category labels under the x axis: the mapping, then its GPUs.
+/// The lines of a category label: a label with a space (`"sglang DEP8"`, the
+/// backend first when several were searched) is split there, so narrow slots
+/// stack it instead of dropping labels; the GPUs go last.
+fn label_lines(p: &PrefillPoint) -> Vec<String> {
+    let mut lines: Vec<String> = p.label.split(' ').map(str::to_string).collect();
+    lines.push(gpus_text(p.gpus));
+    lines
+}
+
+/// Category labels under the x axis: the mapping (stacked when it has a
+/// backend), then its GPUs. Every category is labelled when the stacked
+/// lines fit their slot at 11 px or more; otherwise every n-th, counted
+/// from the chosen one.
 fn draw_category_labels(
     root: &Area<'_>,
     chart: &Chart<'_, '_>,
@@ -239,15 +255,20 @@ fn draw_category_labels(
             let style = ("sans-serif", size, FontStyle::Bold)
                 .into_font()
                 .color(&TEXT);
-            w = w.max(root.estimate_text_size(&p.label, &style)?.0 as i32);
-            w = w.max(root.estimate_text_size(&gpus_text(p.gpus), &style)?.0 as i32);
+            let small = ("sans-serif", size - 2.0).into_font().color(&MUTED);
+            let lines = label_lines(p);
+            let last = lines.len().saturating_sub(1);
+            for (k, line) in lines.iter().enumerate() {
+                let st = if k == last { &small } else { &style };
+                w = w.max(root.estimate_text_size(line, st)?.0 as i32);
+            }
         }
         Ok(w)
     };
-    while size > 12.0 && widest(size)? > slot - 6 {
+    while size > 11.0 && widest(size)? > slot - 4 {
         size -= 1.0;
     }
-    let every = ((widest(size)? + 6) / slot.max(1) + 1).max(1) as usize;
+    let every = ((widest(size)? + 4) / slot.max(1) + 1).max(1) as usize;
     // Count the stride from the chosen mapping, so that it is always labelled.
     let anchor = pts.iter().position(|p| p.chosen).unwrap_or(0);
     let y_axis = chart.y_range().start;
@@ -257,26 +278,26 @@ fn draw_category_labels(
             continue;
         }
         let (x, y) = chart.backend_coord(&(i as f64, y_axis));
-        let style = if p.chosen {
-            ("sans-serif", size, FontStyle::Bold)
-                .into_font()
-                .color(&TEXT)
-        } else {
-            ("sans-serif", size).into_font().color(&TEXT)
-        };
         root.draw(&PathElement::new(
             vec![(x, y), (x, y + 6)],
             RGBColor(120, 120, 120),
         ))?;
-        root.draw(&Text::new(p.label.clone(), (x, y + 10), style.pos(top)))?;
-        root.draw(&Text::new(
-            gpus_text(p.gpus),
-            (x, y + 12 + size as i32),
-            ("sans-serif", size - 2.0)
-                .into_font()
-                .color(&MUTED)
-                .pos(top),
-        ))?;
+        let lines = label_lines(p);
+        let last = lines.len().saturating_sub(1);
+        let mut dy = 10;
+        for (k, line) in lines.into_iter().enumerate() {
+            let style = if k == last {
+                ("sans-serif", size - 2.0).into_font().color(&MUTED)
+            } else if p.chosen {
+                ("sans-serif", size, FontStyle::Bold)
+                    .into_font()
+                    .color(&TEXT)
+            } else {
+                ("sans-serif", size).into_font().color(&TEXT)
+            };
+            root.draw(&Text::new(line, (x, y + dy), style.pos(top)))?;
+            dy += size as i32 + 2;
+        }
     }
     Ok(())
 }
