@@ -115,6 +115,7 @@ impl Gates for CatalogGates {
             return;
         };
         check_fit(spec, &model, system, d);
+        check_disagg_budget(spec, d);
         let planner_needs_model = spec.planner.as_ref().is_some_and(|p| {
             p.enable_throughput_scaling && p.pre_deployment_sweeping_mode == SweepMode::Rapid
         });
@@ -130,6 +131,37 @@ impl Gates for CatalogGates {
             ));
         }
     }
+}
+
+/// The mocker and a disaggregated planner need separate prefill and decode
+/// workers, so at least two GPUs.
+fn check_disagg_budget(spec: &ResolvedSpec, d: &mut Diagnostics) {
+    let Some(total) = spec.hardware.total_gpus else {
+        return;
+    };
+    if total >= 2 {
+        return;
+    }
+    let planner_disagg = spec.planner.as_ref().is_some_and(|p| {
+        p.mode != crate::spec::planner::PlannerMode::Agg || p.throughput_scaling_needs_profile()
+    });
+    let who = if spec.mocker {
+        "the mocker replays separate prefill and decode workers"
+    } else if planner_disagg {
+        "the planner scales separate prefill and decode workers"
+    } else {
+        return;
+    };
+    d.push(Diagnostic::error(
+        "spec.hardware.totalGpus",
+        Code::OutOfRange,
+        format!("{who}, which need at least 2 GPUs, but totalGpus is {total}"),
+        if spec.mocker {
+            "give at least 2 GPUs, or turn the mocker off"
+        } else {
+            "give at least 2 GPUs, or set the planner's `mode: agg` with load-based scaling only"
+        },
+    ));
 }
 
 /// The model's weights must fit on the GPUs one engine may use.
@@ -151,11 +183,12 @@ fn check_fit(
         MAX_NODES_DENSE
     };
     let engine_limit = per_node.saturating_mul(nodes);
-    let max_gpus = [Some(total), Some(engine_limit), hw.max_num_gpus_per_engine]
-        .into_iter()
-        .flatten()
-        .min()
-        .unwrap_or(total)
+    // The user's bound replaces the default engine limit (a dense model may
+    // then span nodes with pipeline stages); the budget caps both.
+    let max_gpus = hw
+        .max_num_gpus_per_engine
+        .unwrap_or(engine_limit)
+        .min(total)
         .max(1);
     let vram_bytes = hw
         .vram_mb
@@ -221,6 +254,40 @@ mod tests {
     fn unknown_models_are_never_guessed() {
         let c = codes("model: Qwen/Qwen2.5-0.5B\nimage: i\n");
         assert_eq!(c, vec![("spec.model".to_string(), Code::ModelUnknown)]);
+    }
+
+    #[test]
+    fn a_larger_engine_bound_lifts_the_one_node_limit() {
+        let base = "model: meta-llama/Meta-Llama-3.1-405B\nimage: i\nhardware: {gpuSku: h100_sxm, totalGpus: 32, numGpusPerNode: 8";
+        let one_node = codes(&format!("{base}}}\n"));
+        assert_eq!(
+            one_node,
+            vec![("spec.model".to_string(), Code::ModelDoesNotFit)]
+        );
+        assert!(codes(&format!("{base}, maxNumGpusPerEngine: 16}}\n")).is_empty());
+    }
+
+    #[test]
+    fn mocker_and_disaggregated_planner_need_two_gpus() {
+        let hw = "hardware: {gpuSku: h200_sxm, totalGpus: 1, numGpusPerNode: 8}";
+        let mocker = codes(&format!(
+            "model: Qwen/Qwen3-8B\nimage: i\n{hw}\nfeatures: {{mocker: {{enabled: true}}}}\n"
+        ));
+        assert_eq!(
+            mocker,
+            vec![("spec.hardware.totalGpus".to_string(), Code::OutOfRange)]
+        );
+        let planner = codes(&format!(
+            "model: Qwen/Qwen3-8B\nimage: i\n{hw}\nfeatures: {{planner: {{enable_throughput_scaling: false, enable_load_scaling: true}}}}\n"
+        ));
+        assert_eq!(
+            planner,
+            vec![("spec.hardware.totalGpus".to_string(), Code::OutOfRange)]
+        );
+        let agg_planner = codes(&format!(
+            "model: Qwen/Qwen3-8B\nimage: i\n{hw}\nfeatures: {{planner: {{mode: agg, enable_throughput_scaling: false, enable_load_scaling: true}}}}\n"
+        ));
+        assert!(agg_planner.is_empty(), "{agg_planner:?}");
     }
 
     #[test]

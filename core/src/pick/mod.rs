@@ -126,7 +126,20 @@ pub fn pick(spec: &ResolvedSpec, search: &SearchResult) -> Result<Pick, PickErro
                 .as_ref()
                 .is_some_and(|p| p.mode == PlannerMode::Agg);
             if planner_agg && !needs_data {
-                ctx.ranked_pick(mode, ServingMode::Agg, &mut notes, &mut warnings)?
+                // One aggregated worker; the planner adds replicas.
+                let mut p = ctx.ranked_pick(mode, ServingMode::Agg, &mut notes, &mut warnings)?;
+                if let Topology::Agg { worker } = &mut p.plan.topology {
+                    worker.replicas = 1;
+                }
+                if let Some(c) = &mut p.chosen {
+                    c.replicas = 1;
+                    c.total_gpus = c.row.gpus;
+                    p.total_gpus_used = c.row.gpus;
+                }
+                p.notes.push(
+                    "autoscale: one aggregated worker; the planner adds replicas at run time within the budget".into(),
+                );
+                p
             } else {
                 ctx.autoscale(&mut warnings)?
             }
@@ -264,16 +277,13 @@ impl Ctx<'_> {
         out
     }
 
+    /// The best rows of one serving mode, ranked as the pick ranks them
+    /// (SLA first, the budget respected, capped when the load needs more).
     fn best_of(&self, mode: PickingMode, serving: ServingMode) -> Vec<Ranked> {
-        let rows = self.ranked_rows(mode, serving.into());
-        let ok: Vec<Ranked> = rows.iter().filter(|r| r.meets_sla).cloned().collect();
-        let mut v = if ok.is_empty() {
-            self.order(mode, rows)
-        } else {
-            self.order(mode, ok)
-        };
-        v.truncate(TOP);
-        v
+        let (mut notes, mut warnings) = (Vec::new(), Vec::new());
+        self.ranked_pick(mode, serving, &mut notes, &mut warnings)
+            .map(|p| p.top)
+            .unwrap_or_default()
     }
 
     fn ranked_pick(

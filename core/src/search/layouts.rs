@@ -147,7 +147,14 @@ pub fn enumerate(
     for &kind in arch.kinds() {
         // A one-GPU TEP/DEP is plain TP 1: keep one of them.
         let lo = if kind == MappingKind::Tp { 1 } else { 2 };
-        for n in powers_of_two(lo.max(bounds.min), bounds.max) {
+        // A dense model's tensor parallelism stays within a node; beyond it,
+        // pipeline stages (below) cross the nodes.
+        let hi = if arch == ArchKind::Dense {
+            bounds.max.min(gpus_per_node.max(1))
+        } else {
+            bounds.max
+        };
+        for n in powers_of_two(lo.max(bounds.min), hi) {
             let par = layout(kind, n, 1);
             match check(model, backend, kind, &par) {
                 Ok(()) => out.push((kind, par)),
