@@ -69,6 +69,15 @@ impl WasmCore {
         Self::new(&bytes, limits)
     }
 
+    /// The same compiled module under other limits (no recompilation).
+    pub fn with_limits(&self, limits: Limits) -> WasmCore {
+        WasmCore {
+            engine: self.engine.clone(),
+            module: self.module.clone(),
+            limits,
+        }
+    }
+
     /// Runs `dgdr_core::api::call(op, request)` inside the sandbox.
     pub fn call(&self, op: u32, request: &[u8]) -> Result<Vec<u8>, WasmError> {
         let limits = StoreLimitsBuilder::new()

@@ -5,6 +5,16 @@ use dgdr_core::api::{self, Op};
 use dgdr_native::wasm_runtime::{Limits, WasmCore};
 use dgdr_tests::{core_wasm, files_with, shared_dir, workspace_root};
 use serde_json::json;
+use std::sync::OnceLock;
+
+/// The core's module, compiled once for all the tests of this file
+/// (compiling it is most of their time).
+fn compiled() -> &'static WasmCore {
+    static CORE: OnceLock<WasmCore> = OnceLock::new();
+    CORE.get_or_init(|| {
+        WasmCore::from_file(&core_wasm(), Limits::default()).expect("wasm core loads")
+    })
+}
 
 fn requests() -> Vec<(String, Vec<u8>)> {
     let mut out = Vec::new();
@@ -46,8 +56,7 @@ fn requests() -> Vec<(String, Vec<u8>)> {
 
 #[test]
 fn validation_is_byte_identical_native_and_wasm() {
-    let wasm = core_wasm();
-    let core = WasmCore::from_file(&wasm, Limits::default()).expect("wasm core loads");
+    let core = compiled();
     let reqs = requests();
     assert!(reqs.len() >= 5);
     for (name, req) in &reqs {
@@ -67,14 +76,10 @@ fn validation_is_byte_identical_native_and_wasm() {
 
 #[test]
 fn sandbox_limits_hold() {
-    let core = WasmCore::from_file(
-        &core_wasm(),
-        Limits {
-            memory_bytes: 64 << 20,
-            fuel: 1_000,
-        },
-    )
-    .expect("wasm core loads");
+    let core = compiled().with_limits(Limits {
+        memory_bytes: 64 << 20,
+        fuel: 1_000,
+    });
     let req = json!({"text": "model: m\n"}).to_string();
     assert!(
         core.call(Op::Validate as u32, req.as_bytes()).is_err(),
@@ -86,14 +91,10 @@ fn sandbox_limits_hold() {
 /// same candidates, the same curves, byte for byte.
 #[test]
 fn profile_is_byte_identical_native_and_wasm() {
-    let core = WasmCore::from_file(
-        &core_wasm(),
-        Limits {
-            memory_bytes: 1 << 30,
-            fuel: 2_000_000_000_000,
-        },
-    )
-    .expect("wasm core loads");
+    let core = compiled().with_limits(Limits {
+        memory_bytes: 1 << 30,
+        fuel: 2_000_000_000_000,
+    });
     let root = workspace_root();
     let mut files = files_with(&root.join("examples"), &["yaml"]);
     files.extend(files_with(
