@@ -136,7 +136,11 @@ impl DecodeSurface {
         }
     }
 
-    /// Between the two context lines around `ctx`, linearly (clamped at the ends).
+    /// Between the two context lines around `ctx` (clamped at the ends),
+    /// linearly in `1 / ctx`: at a fixed KV usage the sequences in flight go
+    /// as `1 / ctx`, and with them the per-sequence part of the step, so a
+    /// blend in `ctx` itself would let a short-context line (many sequences)
+    /// dominate far beyond where it holds.
     fn blend(&self, ctx: f64, f: impl Fn(&Line) -> f64) -> f64 {
         let Some(first) = self.lines.first() else {
             return f64::NAN;
@@ -144,12 +148,14 @@ impl DecodeSurface {
         if ctx <= first.ctx {
             return f(first);
         }
+        let inv = |c: f64| 1.0 / c.max(1.0);
         for w in self.lines.windows(2) {
             if let [a, b] = w
                 && ctx <= b.ctx
             {
-                let t = if b.ctx > a.ctx {
-                    (ctx - a.ctx) / (b.ctx - a.ctx)
+                let span = inv(b.ctx) - inv(a.ctx);
+                let t = if span.abs() > 0.0 {
+                    ((inv(ctx) - inv(a.ctx)) / span).clamp(0.0, 1.0)
                 } else {
                     1.0
                 };
