@@ -160,3 +160,27 @@ fn planner_bounds_follow_the_sla_headroom() {
     assert!(loose.decode_kv_cache_utilization_upper_bound <= 0.95);
     assert!(tight.prefill_queue_size_lower_bound <= tight.prefill_queue_size_upper_bound);
 }
+
+#[test]
+fn decode_surface_between_context_lines_tracks_a_direct_sweep() {
+    // The surface at a context between its sampled lines against the engine
+    // itself at that context: within 15% over the KV range both cover.
+    let (m, s) = qwen();
+    let tp4 = Mapping::new(MappingKind::Tp, Parallel::tp(4));
+    let ci = input(&m, s, tp4, tp4);
+    let data = decode_profile(&ci).unwrap();
+    let ds = DecodeSurface::new(&data);
+    let p = prepared(&ci, &tp4).unwrap();
+    let ctx = 4250.0;
+    let max_kv = data.max_kv_tokens as f64;
+    for b in [8.0, 32.0, 64.0, 128.0] {
+        let direct = p.lone_decode_ms(ctx, &[b])[0];
+        let usage = b * ctx / max_kv;
+        let fitted = ds.itl_ms(usage, ctx);
+        let err = (fitted - direct).abs() / direct;
+        assert!(
+            err < 0.15,
+            "batch {b}: surface {fitted:.2} ms vs direct {direct:.2} ms"
+        );
+    }
+}
