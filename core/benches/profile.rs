@@ -35,18 +35,7 @@ fn search_and_pick(c: &mut Criterion, name: &str, yaml: &str) {
     let system = SystemCatalog::builtin()
         .lookup(&sku)
         .expect("gpu in catalog");
-    let input = SearchInput {
-        model: &model,
-        system,
-        backend: spec.backend,
-        isl: spec.workload.isl,
-        osl: spec.workload.osl,
-        total_gpus: spec.hardware.total_gpus.expect("gpus given"),
-        gpus_per_node: spec.hardware.num_gpus_per_node.unwrap_or(8),
-        min_gpus_per_engine: None,
-        max_gpus_per_engine: None,
-        quant: Default::default(),
-    };
+    let input = SearchInput::from_spec(&spec, &model, system).expect("a GPU budget");
     c.bench_function(&format!("profile/{name}: search + pick"), |b| {
         b.iter(|| {
             let s = search(black_box(&input)).expect("search");

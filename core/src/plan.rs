@@ -61,6 +61,16 @@ impl ConcreteBackend {
     }
 }
 
+impl From<ConcreteBackend> for Backend {
+    fn from(b: ConcreteBackend) -> Backend {
+        match b {
+            ConcreteBackend::Vllm => Backend::Vllm,
+            ConcreteBackend::Sglang => Backend::Sglang,
+            ConcreteBackend::Trtllm => Backend::Trtllm,
+        }
+    }
+}
+
 impl std::fmt::Display for ConcreteBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())

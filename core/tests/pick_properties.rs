@@ -136,19 +136,7 @@ fn search_for(spec: &ResolvedSpec) -> Option<SearchResult> {
     let system = SystemCatalog::builtin()
         .lookup(&sku)
         .expect("a known system");
-    let hw = &spec.hardware;
-    let input = SearchInput {
-        model: &model,
-        system,
-        backend: spec.backend,
-        isl: spec.workload.isl,
-        osl: spec.workload.osl,
-        total_gpus: hw.total_gpus.expect("a budget"),
-        gpus_per_node: hw.num_gpus_per_node.unwrap_or(8),
-        min_gpus_per_engine: hw.min_num_gpus_per_engine,
-        max_gpus_per_engine: hw.max_num_gpus_per_engine,
-        quant: Default::default(),
-    };
+    let input = SearchInput::from_spec(spec, &model, system).expect("a GPU budget");
     search(&input).ok()
 }
 

@@ -21,23 +21,14 @@ fn system(d: &Driver) -> Result<&SystemSpec, Box<Failure>> {
         .ok_or_else(|| Box::new(fail(P::Initializing, "no GPU system resolved", Vec::new())))
 }
 
-fn input<'a>(d: &'a Driver, system: &'a SystemSpec) -> SearchInput<'a> {
-    let hw = &d.spec.hardware;
-    SearchInput {
-        model: &d.model,
-        system,
-        backend: d.spec.backend,
-        isl: d.spec.workload.isl,
-        osl: d.spec.workload.osl,
-        total_gpus: hw.total_gpus.unwrap_or(0),
-        gpus_per_node: hw
-            .num_gpus_per_node
-            .unwrap_or(system.node.gpus_per_node)
-            .max(1),
-        min_gpus_per_engine: hw.min_num_gpus_per_engine,
-        max_gpus_per_engine: hw.max_num_gpus_per_engine,
-        quant: QuantOverrides::default(),
-    }
+fn input<'a>(d: &'a Driver, system: &'a SystemSpec) -> Result<SearchInput<'a>, Box<Failure>> {
+    SearchInput::from_spec(&d.spec, &d.model, system).ok_or_else(|| {
+        Box::new(fail(
+            P::Initializing,
+            "the GPU budget (hardware.totalGpus) is unknown",
+            Vec::new(),
+        ))
+    })
 }
 
 fn search_failure(phase: P, e: &search::SearchError) -> Box<Failure> {
@@ -55,7 +46,7 @@ fn search_failure(phase: P, e: &search::SearchError) -> Box<Failure> {
 
 pub(super) fn sweep_prefill(d: &Driver) -> Result<SearchResult, Box<Failure>> {
     let sys = system(d)?;
-    search::sweep_prefill(&input(d, sys)).map_err(|e| search_failure(P::SweepingPrefill, &e))
+    search::sweep_prefill(&input(d, sys)?).map_err(|e| search_failure(P::SweepingPrefill, &e))
 }
 
 pub(super) fn sweep_decode(d: &mut Driver) -> Result<SearchResult, Box<Failure>> {
@@ -67,7 +58,8 @@ pub(super) fn sweep_decode(d: &mut Driver) -> Result<SearchResult, Box<Failure>>
         ))
     })?;
     let sys = system(d)?;
-    search::sweep_decode(&input(d, sys), partial).map_err(|e| search_failure(P::SweepingDecode, &e))
+    search::sweep_decode(&input(d, sys)?, partial)
+        .map_err(|e| search_failure(P::SweepingDecode, &e))
 }
 
 pub(super) fn select(d: &Driver) -> Result<Pick, Box<Failure>> {

@@ -14,7 +14,7 @@ use crate::catalog::system::SystemSpec;
 use crate::perf::{EstimateRequest, Mode, PerfError, Prepared, QuantOverrides};
 use crate::plan::{ConcreteBackend, DecodeProfile, PrefillProfile, ProfileData};
 use crate::search::{DEP_PREFILL_BURST, Mapping, MappingKind, batch_grid};
-use crate::spec::{Backend, SlaTarget};
+use crate::spec::SlaTarget;
 
 /// SPEC §6 default granularities.
 pub const PREFILL_GRANULARITY: u32 = 16;
@@ -71,11 +71,7 @@ fn prepared<'a>(input: &CurveInput<'a>, m: &Mapping) -> Result<Prepared<'a>, Per
     Prepared::new(&EstimateRequest {
         model: input.model,
         system: input.system,
-        backend: match input.backend {
-            ConcreteBackend::Vllm => Backend::Vllm,
-            ConcreteBackend::Sglang => Backend::Sglang,
-            ConcreteBackend::Trtllm => Backend::Trtllm,
-        },
+        backend: input.backend.into(),
         backend_version: None,
         isl: input.isl.max(1),
         osl: input.osl.max(1),

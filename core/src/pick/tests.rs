@@ -21,18 +21,7 @@ pub(crate) fn spec_yaml(model: &str, backend: &str, gpus: u32, extra: &str) -> S
 pub(crate) fn run(spec: &ResolvedSpec) -> (SearchResult, Pick) {
     let model = Catalog::builtin().resolve(&spec.model).unwrap();
     let system = SystemCatalog::builtin().lookup("h200_sxm").unwrap();
-    let input = SearchInput {
-        model: &model,
-        system,
-        backend: spec.backend,
-        isl: spec.workload.isl,
-        osl: spec.workload.osl,
-        total_gpus: spec.hardware.total_gpus.unwrap(),
-        gpus_per_node: 8,
-        min_gpus_per_engine: None,
-        max_gpus_per_engine: None,
-        quant: Default::default(),
-    };
+    let input = SearchInput::from_spec(spec, &model, system).expect("a GPU budget");
     let s = search(&input).unwrap();
     let p = pick(spec, &s).unwrap();
     (s, p)

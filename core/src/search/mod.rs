@@ -17,7 +17,7 @@ use crate::catalog::model::ModelArch;
 use crate::catalog::system::SystemSpec;
 use crate::perf::{self, EstimateRequest, Mode, PerfError, Prepared, QuantOverrides};
 use crate::plan::{ConcreteBackend, Parallel};
-use crate::spec::Backend;
+use crate::spec::{Backend, ResolvedSpec};
 use layouts::{EngineBounds, MAX_NODES_DENSE, MAX_NODES_MOE};
 
 /// The prefill:decode worker ratios tried are `x:y` with `x, y ≤ MAX_WORKERS`
@@ -267,6 +267,33 @@ pub struct SearchInput<'a> {
     pub quant: QuantOverrides,
 }
 
+impl<'a> SearchInput<'a> {
+    /// The search a resolved request asks for, on `system` (its node size
+    /// unless the request gives one); `None` without a GPU budget.
+    pub fn from_spec(
+        spec: &ResolvedSpec,
+        model: &'a ModelArch,
+        system: &'a SystemSpec,
+    ) -> Option<SearchInput<'a>> {
+        let hw = &spec.hardware;
+        Some(SearchInput {
+            model,
+            system,
+            backend: spec.backend,
+            isl: spec.workload.isl,
+            osl: spec.workload.osl,
+            total_gpus: hw.total_gpus?,
+            gpus_per_node: hw
+                .num_gpus_per_node
+                .unwrap_or(system.node.gpus_per_node)
+                .max(1),
+            min_gpus_per_engine: hw.min_num_gpus_per_engine,
+            max_gpus_per_engine: hw.max_num_gpus_per_engine,
+            quant: QuantOverrides::default(),
+        })
+    }
+}
+
 /// Everything the search found.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchResult {
@@ -337,11 +364,7 @@ pub fn backends_for(
 }
 
 fn to_backend(b: ConcreteBackend) -> Backend {
-    match b {
-        ConcreteBackend::Vllm => Backend::Vllm,
-        ConcreteBackend::Sglang => Backend::Sglang,
-        ConcreteBackend::Trtllm => Backend::Trtllm,
-    }
+    b.into()
 }
 
 /// The sweep grid of sequences per rank: two points per octave (1, 2, 3,
