@@ -473,21 +473,13 @@ pub fn prefill_ttft_interpolation(
     path: impl AsRef<Path>,
     profile: &PrefillProfile,
 ) -> Result<(), ArtifactError> {
-    let raw: Vec<(f64, f64)> = profile
-        .prefill_isl
-        .iter()
-        .copied()
-        .zip(profile.prefill_ttft.iter().copied())
-        .collect();
-    let frame = Frame {
-        title: "Prefill TTFT vs input sequence length",
-        subtitle: isl_subtitle(profile, raw.len()),
-        x_desc: "Input sequence length (tokens)",
-        y_desc: "TTFT (ms)",
-        legend_title: None,
-        legend: Vec::new(),
-    };
-    single_series(path.as_ref(), &frame, raw, "the prefill profile is empty")
+    prefill_by_isl(
+        path.as_ref(),
+        profile,
+        &profile.prefill_ttft,
+        "Prefill TTFT vs input sequence length",
+        "TTFT (ms)",
+    )
 }
 
 /// Prefill throughput per GPU against input sequence length for the selected
@@ -496,21 +488,38 @@ pub fn prefill_throughput_interpolation(
     path: impl AsRef<Path>,
     profile: &PrefillProfile,
 ) -> Result<(), ArtifactError> {
+    prefill_by_isl(
+        path.as_ref(),
+        profile,
+        &profile.prefill_thpt_per_gpu,
+        "Prefill throughput per GPU vs input sequence length",
+        "Prefill throughput (tokens/s/GPU)",
+    )
+}
+
+/// One prefill quantity against the profile's ISLs, as a single series.
+fn prefill_by_isl(
+    path: &Path,
+    profile: &PrefillProfile,
+    values: &[f64],
+    title: &'static str,
+    y_desc: &'static str,
+) -> Result<(), ArtifactError> {
     let raw: Vec<(f64, f64)> = profile
         .prefill_isl
         .iter()
         .copied()
-        .zip(profile.prefill_thpt_per_gpu.iter().copied())
+        .zip(values.iter().copied())
         .collect();
     let frame = Frame {
-        title: "Prefill throughput per GPU vs input sequence length",
+        title,
         subtitle: isl_subtitle(profile, raw.len()),
         x_desc: "Input sequence length (tokens)",
-        y_desc: "Prefill throughput (tokens/s/GPU)",
+        y_desc,
         legend_title: None,
         legend: Vec::new(),
     };
-    single_series(path.as_ref(), &frame, raw, "the prefill profile is empty")
+    single_series(path, &frame, raw, "the prefill profile is empty")
 }
 
 /// ITL against KV-cache usage for the selected decode engine, one line per
