@@ -359,7 +359,12 @@ fn planner_config(
             (ttft_ms.max(a.ttft_ms), itl_ms.max(a.itl_ms))
         }
         (SlaTarget::TtftItl { ttft_ms, itl_ms }, None) => (ttft_ms, itl_ms),
-        (SlaTarget::E2e { .. }, Some(a)) => (a.ttft_ms, a.itl_ms),
+        // A one-token output has no inter-token latency: the planner keeps
+        // its own ITL target then.
+        (SlaTarget::E2e { .. }, Some(a)) => (
+            if a.ttft_ms > 0.0 { a.ttft_ms } else { cfg.ttft },
+            if a.itl_ms > 0.0 { a.itl_ms } else { cfg.itl },
+        ),
         (SlaTarget::E2e { .. }, None) => (cfg.ttft, cfg.itl),
     };
     if !(ttft.is_finite() && ttft > 0.0 && itl.is_finite() && itl > 0.0) {

@@ -70,8 +70,21 @@ pub(super) fn select(d: &Driver) -> Result<Pick, Box<Failure>> {
             Vec::new(),
         ))
     })?;
-    pick::pick(&d.spec, s)
-        .map_err(|e| Box::new(fail(P::SelectingConfig, e.to_string(), Vec::new())))
+    pick::pick(&d.spec, s).map_err(|e| {
+        let errors = e
+            .path()
+            .map(|path| {
+                Diagnostic::error(
+                    path,
+                    crate::diag::Code::OutOfRange,
+                    e.to_string(),
+                    "give more GPUs, allow smaller engines (minNumGpusPerEngine), or turn off what needs separate prefill and decode engines",
+                )
+            })
+            .into_iter()
+            .collect();
+        Box::new(fail(P::SelectingConfig, e.to_string(), errors))
+    })
 }
 
 /// `2 × TP2 prefill + 1 × TP4 decode (vllm)` or `4 × TP2 (vllm, aggregated)`.

@@ -85,6 +85,50 @@ pub struct Pick {
 pub enum PickError {
     #[error("the search produced no deployable row{0}")]
     NoRows(String),
+    /// The request needs separate prefill and decode engines, and two of
+    /// the smallest do not fit the budget.
+    #[error(
+        "{needed_by} needs a disaggregated deployment: a prefill and a decode engine of at least {smallest_pair} GPUs together, but the budget is {total} GPUs"
+    )]
+    DisaggDoesNotFit {
+        needed_by: &'static str,
+        smallest_pair: u32,
+        total: u32,
+    },
+}
+
+impl PickError {
+    /// The field to change, for errors that come from the request.
+    pub fn path(&self) -> Option<&'static str> {
+        match self {
+            PickError::DisaggDoesNotFit { .. } => Some("spec.hardware.totalGpus"),
+            PickError::NoRows(_) => None,
+        }
+    }
+}
+
+/// GPUs of the smallest prefill engine plus the smallest decode engine of
+/// one backend.
+fn smallest_pair(s: &SearchResult) -> u32 {
+    s.backends
+        .iter()
+        .filter_map(|&b| {
+            let p = s
+                .prefill
+                .iter()
+                .filter(|e| e.backend == b)
+                .map(|e| e.mapping.gpus)
+                .min()?;
+            let d = s
+                .decode
+                .iter()
+                .filter(|e| e.backend == b)
+                .map(|e| e.mapping.gpus)
+                .min()?;
+            Some(p.saturating_add(d))
+        })
+        .min()
+        .unwrap_or(2)
 }
 
 /// The Pareto frontiers (tokens/s/GPU against tokens/s/user) of the agg and
@@ -169,10 +213,11 @@ pub fn pick(spec: &ResolvedSpec, search: &SearchResult) -> Result<Pick, PickErro
                         p
                     }
                     Err(_) => {
-                        warnings.push(format!(
-                            "{why} needs a disaggregated configuration, but none can run here"
-                        ));
-                        first
+                        return Err(PickError::DisaggDoesNotFit {
+                            needed_by: why,
+                            smallest_pair: smallest_pair(search),
+                            total,
+                        });
                     }
                 }
             } else {
@@ -527,8 +572,10 @@ impl Ctx<'_> {
                 }
             }
         }
-        let (key, e) = best.ok_or_else(|| {
-            PickError::NoRows(" (no prefill and decode engine fit the GPU budget together)".into())
+        let (key, e) = best.ok_or_else(|| PickError::DisaggDoesNotFit {
+            needed_by: "the planner",
+            smallest_pair: smallest_pair(s),
+            total: self.total,
         })?;
         let ok = key.0 == 1;
         let ttft = e.prefill.ttft_ms + e.prefill.kv_handoff_ms;
