@@ -256,3 +256,45 @@ fn systems_without_tables_answer_by_roofline() {
         "{a:?} {b:?}"
     );
 }
+
+/// Summed ms of the ops named `name` in a breakdown.
+fn op_ms(ops: &[dgdr_core::perf::OpTime], name: &str) -> f64 {
+    ops.iter()
+        .filter(|o| o.name == name)
+        .map(|o| o.count * o.ms)
+        .sum()
+}
+
+#[test]
+fn wide_expert_parallelism_exchanges_only_routed_tokens() {
+    // DeepSeek-R1 (top-8 of 256 experts), DEP32 on GB200: an all-to-all
+    // sends each token to the ~7 GPUs holding its experts, not to all 31
+    // others, so dispatch + combine of a prefill cost well under what the
+    // 32-way all-gather/reduce-scatter of DEP8's narrow layout costs per
+    // gathered token (each DEP8 rank gathers 8× its tokens, DEP32 32×).
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let gb200 = sys("gb200");
+    let mut req = agg(&m, gb200, Backend::Trtllm, dep(32), 8192, 1024, 64);
+    req.quant.gemm = Some(GemmQuant::Nvfp4);
+    req.quant.moe = Some(GemmQuant::Nvfp4);
+    let wide = step_breakdown(&req).unwrap();
+    req.mode = Mode::Agg {
+        parallel: dep(8),
+        concurrency: 16,
+    };
+    let narrow = step_breakdown(&req).unwrap();
+    let exchange = |b: &dgdr_core::perf::Breakdown| {
+        op_ms(&b.prefill, "moe.dispatch") + op_ms(&b.prefill, "moe.combine")
+    };
+    let (w, n) = (exchange(&wide), exchange(&narrow));
+    assert!(w > 0.0 && n > 0.0, "{w} {n}");
+    assert!(w < 2.0 * n, "DEP32 exchange {w} ms vs DEP8 {n} ms");
+    // The experts of the wide prefill (the same token-expert pairs per GPU
+    // as DEP8's) are not priced by a poorly batched extrapolation: within
+    // 1.2× of DEP8's.
+    let (we, ne) = (
+        op_ms(&wide.prefill, "moe.experts"),
+        op_ms(&narrow.prefill, "moe.experts"),
+    );
+    assert!(we < 1.2 * ne, "DEP32 experts {we} ms vs DEP8 {ne} ms");
+}

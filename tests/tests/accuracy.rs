@@ -33,15 +33,15 @@ fn ground_truth() -> Option<PathBuf> {
 /// (slice, least share of rows predicted %, most TTFT MdAPE %, most TPOT
 /// MdAPE %) as committed in docs/accuracy.md (in-sample).
 const COMMITTED: &[(&str, f64, f64, f64)] = &[
-    ("all", 100.0, 34.2, 14.9),
-    ("mode=agg", 100.0, 23.8, 10.5),
-    ("mode=disagg", 100.0, 75.3, 38.2),
-    ("backend=vllm", 100.0, 16.5, 10.9),
-    ("backend=sglang", 100.0, 37.4, 14.6),
-    ("backend=trtllm", 100.0, 48.5, 19.5),
-    ("arch=dense", 100.0, 23.8, 7.0),
-    ("arch=moe", 100.0, 38.5, 19.2),
-    ("inputs=complete", 100.0, 24.7, 11.0),
+    ("all", 100.0, 33.4, 14.2),
+    ("mode=agg", 100.0, 23.5, 10.3),
+    ("mode=disagg", 100.0, 75.2, 37.0),
+    ("backend=vllm", 100.0, 15.5, 9.4),
+    ("backend=sglang", 100.0, 37.6, 14.1),
+    ("backend=trtllm", 100.0, 49.0, 20.4),
+    ("arch=dense", 100.0, 22.0, 7.2),
+    ("arch=moe", 100.0, 38.4, 18.3),
+    ("inputs=complete", 100.0, 25.0, 10.7),
 ];
 
 /// Percentage points of slack.

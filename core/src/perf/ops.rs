@@ -752,30 +752,54 @@ impl<'a> StepModel<'a> {
         let q = self.quant.moe;
         let with = |pick: Option<MoePick>| -> Option<Timed> {
             let (p, t) = (pick?, self.tables?);
-            t.moe(&MoeQuery {
-                dtype: p.dtype,
-                num_tokens: tokens,
-                hidden,
-                inter,
-                topk: m.top_k,
-                num_experts: m.num_experts,
-                moe_tp: p.moe_tp,
-                moe_ep: p.moe_ep,
-            })
-            .map(|l| {
-                let base = Self::from_lookup(l);
-                if p.exact {
-                    base
-                } else {
-                    let sys = self.sibling.unwrap_or(self.system);
-                    Timed {
-                        ms: base.ms * roof(sys, q, tp, ep)
-                            / roof(sys, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
-                        source: OpSource::Rescaled,
-                        table: base.table,
+            let query = |n: u64, ep: u64| {
+                t.moe(&MoeQuery {
+                    dtype: p.dtype,
+                    num_tokens: n,
+                    hidden,
+                    inter,
+                    topk: m.top_k,
+                    num_experts: m.num_experts,
+                    moe_tp: p.moe_tp,
+                    moe_ep: ep,
+                })
+            };
+            query(tokens, p.moe_ep)
+                .map(|l| {
+                    // Past the measured token range of a wide EP group, the
+                    // last segment's slope (a few tokens per expert, poorly
+                    // batched) overstates large prefills: the same work per
+                    // GPU (token-expert pairs) measured on a narrower group
+                    // with proportionally fewer tokens is the better guide.
+                    if !matches!(l.source, super::table::Source::Extrapolated { .. }) {
+                        return l;
                     }
-                }
-            })
+                    let mut best = l;
+                    let mut f = 2;
+                    while f <= p.moe_ep && p.moe_ep.is_multiple_of(f) {
+                        if let Some(e) = query(tokens.div_ceil(f), p.moe_ep / f)
+                            && e.ms < best.ms
+                        {
+                            best = e;
+                        }
+                        f *= 2;
+                    }
+                    best
+                })
+                .map(|l| {
+                    let base = Self::from_lookup(l);
+                    if p.exact {
+                        base
+                    } else {
+                        let sys = self.sibling.unwrap_or(self.system);
+                        Timed {
+                            ms: base.ms * roof(sys, q, tp, ep)
+                                / roof(sys, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
+                            source: OpSource::Rescaled,
+                            table: base.table,
+                        }
+                    }
+                })
         };
         let t = match (with(self.moe_pick), with(self.moe_alt)) {
             (Some(a), Some(b)) => Some(if b.ms < a.ms { b } else { a }),
@@ -823,6 +847,32 @@ impl<'a> StepModel<'a> {
             Some(t) => self.sibling_scale(t, |s| roof(s, gpus)),
             None => Timed::roof(roof(self.system, gpus)),
         }
+    }
+
+    /// Elements (16-bit equivalents, summed over the attention-DP ranks, the
+    /// size of the all-gather / reduce-scatter they are timed as) that the
+    /// attention-DP ranks exchange around the experts for `t` tokens per rank:
+    /// (dispatch, combine).
+    ///
+    /// Narrow expert parallelism gathers every rank's tokens on every GPU
+    /// (all-gather, then reduce-scatter). When the EP group is wider than the
+    /// routing's top-k, the engines switch to all-to-all (TensorRT-LLM's
+    /// NVLink/DeepEP all-to-all, DeepEP in SGLang and vLLM): a token travels
+    /// only to the GPUs that hold its experts, `(G − 1)·(1 − (1 − 1/G)^k)`
+    /// of the `G − 1` others on average, and the dispatch carries the
+    /// experts' quantized activations (the combine stays 16-bit).
+    fn moe_exchange(&self, m: &Moe, t: u64, dp: u64, h: u64) -> (u64, u64) {
+        let gather = t * dp * h;
+        let ep = u64::from(self.par.moe_ep.max(1));
+        if gather == 0 || dp <= 1 || ep <= m.top_k || m.top_k == 0 {
+            return (gather, gather);
+        }
+        let g = ep as f64;
+        let remote = (g - 1.0) * (1.0 - (1.0 - 1.0 / g).powf(m.top_k as f64));
+        let share = (remote / (dp as f64 - 1.0).max(1.0)).min(1.0);
+        let act = (self.quant.moe.act_bytes() / 2.0).min(1.0);
+        let scale = |f: f64| ((gather as f64) * f).round().max(1.0) as u64;
+        (scale(share * act), scale(share))
     }
 
     fn mem(&self, bytes: f64) -> Timed {
@@ -960,11 +1010,12 @@ impl<'a> StepModel<'a> {
                     self.gemm(self.lm_pick, GemmQuant::Bf16, t, m.num_experts, h),
                 );
                 let group = tp * dp;
+                let (dispatch_elems, combine_elems) = self.moe_exchange(m, t, dp, h);
                 if dp > 1 {
                     sink.add(
                         "moe.dispatch",
                         n,
-                        self.collective(Comm::AllGather, group, t * dp * h),
+                        self.collective(Comm::AllGather, group, dispatch_elems),
                     );
                 }
                 sink.add("moe.experts", n, self.moe_experts(t * dp));
@@ -985,7 +1036,7 @@ impl<'a> StepModel<'a> {
                     sink.add(
                         "moe.combine",
                         n,
-                        self.collective(Comm::ReduceScatter, group, t * dp * h),
+                        self.collective(Comm::ReduceScatter, group, combine_elems),
                     );
                 }
             }
