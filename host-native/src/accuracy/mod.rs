@@ -6,6 +6,7 @@
 pub mod fit;
 pub mod metrics;
 pub mod predict;
+pub mod ranking;
 pub mod rows;
 
 use metrics::{Outcome, RowClass};
@@ -56,6 +57,17 @@ pub fn outcomes(
             predicted: p.as_ref().ok().copied(),
         })
         .collect()
+}
+
+/// How well predictions order the deployments of each group (see
+/// [`ranking`]).
+pub fn ranking_of(rows: &[Row], preds: &[Result<(f64, f64), String>]) -> ranking::Ranking {
+    ranking::ranking(rows.iter().zip(preds).filter_map(|(r, p)| {
+        Some((
+            ranking::group_key(r),
+            ranking::point(r, p.as_ref().ok().copied())?,
+        ))
+    }))
 }
 
 /// Predicts every row with the given constants.

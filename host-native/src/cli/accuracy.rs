@@ -11,8 +11,9 @@ use super::exit;
 use super::style::{self, paint};
 use crate::accuracy::metrics::{SliceStats, report};
 use crate::accuracy::predict::Models;
+use crate::accuracy::ranking::Ranking;
 use crate::accuracy::rows::{Row, read_rows};
-use crate::accuracy::{fit, outcomes, predict_all};
+use crate::accuracy::{fit, outcomes, predict_all, ranking_of};
 use dgdr_core::perf::{BackendConstants, Calibration};
 
 /// Predict every row of a measured-deployments CSV and report the error.
@@ -68,6 +69,10 @@ struct JsonReport {
     cross_validated: Option<Vec<SliceStats>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     folds: Option<usize>,
+    /// How well the predictions order each group's deployments.
+    ranking: Ranking,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ranking_cross_validated: Option<Ranking>,
 }
 
 pub fn run(args: &Args) -> i32 {
@@ -117,6 +122,8 @@ pub fn run(args: &Args) -> i32 {
             in_sample,
             cross_validated: cv.as_ref().map(|c| c.1.clone()),
             folds: cv.as_ref().map(|c| c.0),
+            ranking: ranking_of(&rows, &preds),
+            ranking_cross_validated: cv.as_ref().map(|c| ranking_of(&rows, &c.2)),
         };
         match serde_json::to_string_pretty(&r) {
             Ok(s) => println!("{s}"),
@@ -127,23 +134,23 @@ pub fn run(args: &Args) -> i32 {
         }
     } else {
         let md = args.markdown;
-        println!(
+        anstream::println!(
             "{} rows from {} ({:.0} rows/s)",
             rows.len(),
             args.ground_truth.display(),
             rows_per_s
         );
-        println!();
+        anstream::println!();
         let which = if args.calibrate {
             "In-sample (constants refitted on all rows):"
         } else {
             "In-sample (committed constants):"
         };
-        println!("{}", paint(which, style::bold()));
+        anstream::println!("{}", paint(which, style::bold()));
         print_table(&in_sample, md);
         if let Some((k, t, _)) = &cv {
-            println!();
-            println!(
+            anstream::println!();
+            anstream::println!(
                 "{}",
                 paint(
                     format!(
@@ -154,11 +161,81 @@ pub fn run(args: &Args) -> i32 {
             );
             print_table(t, md);
         }
+        anstream::println!();
+        anstream::println!(
+            "{}",
+            paint(
+                "Ranking (aggregated rows, grouped by model, system, backend, version, quant and ISL/OSL; what a planner chooses among):",
+                style::bold()
+            )
+        );
+        print_ranking(&ranking_of(&rows, &preds), "in-sample", md, true);
+        if let Some((_, _, held)) = &cv {
+            print_ranking(&ranking_of(&rows, held), "cross-validated", md, false);
+        }
     }
     if args.calibrate {
         eprintln!("{}", constants_rust(&calibration));
     }
     exit::OK
+}
+
+fn print_ranking(r: &Ranking, which: &str, md: bool, head: bool) {
+    let cells = [
+        which.to_string(),
+        r.groups.to_string(),
+        r.rows.to_string(),
+        format!("{:.2}", r.median_spearman),
+        format!("{:.0}%", r.top1_pct),
+        format!("{:.1}%", r.mean_regret_pct),
+        format!(
+            "{:.1}% / {:.1}%",
+            r.sla_median_regret_pct, r.sla_mean_regret_pct
+        ),
+        format!("{:.0}%", r.sla_violation_pct),
+    ];
+    let names = [
+        "predictions",
+        "groups",
+        "rows",
+        "median Spearman",
+        "best found",
+        "mean regret",
+        "SLA regret (median / mean)",
+        "SLA missed",
+    ];
+    if md {
+        if head {
+            anstream::println!("| {} |", names.join(" | "));
+            anstream::println!("|{}", "---|".repeat(names.len()));
+        }
+        anstream::println!("| {} |", cells.join(" | "));
+    } else {
+        if head {
+            anstream::println!(
+                "{:<16} {:>6} {:>5} {:>15} {:>10} {:>11} {:>26} {:>10}",
+                names[0],
+                names[1],
+                names[2],
+                names[3],
+                names[4],
+                names[5],
+                names[6],
+                names[7]
+            );
+        }
+        anstream::println!(
+            "{:<16} {:>6} {:>5} {:>15} {:>10} {:>11} {:>26} {:>10}",
+            cells[0],
+            cells[1],
+            cells[2],
+            cells[3],
+            cells[4],
+            cells[5],
+            cells[6],
+            cells[7]
+        );
+    }
 }
 
 fn print_table(t: &[SliceStats], md: bool) {
@@ -176,10 +253,10 @@ fn print_table(t: &[SliceStats], md: bool) {
         "±20%",
     ];
     if md {
-        println!("| {} |", head.join(" | "));
-        println!("|{}", "---|".repeat(head.len()));
+        anstream::println!("| {} |", head.join(" | "));
+        anstream::println!("|{}", "---|".repeat(head.len()));
     } else {
-        println!(
+        anstream::println!(
             "{:<24} {:>5} {:>6}  {:>10} {:>6} {:>5} {:>5}  {:>10} {:>6} {:>5} {:>5}",
             head[0],
             head[1],
@@ -209,9 +286,9 @@ fn print_table(t: &[SliceStats], md: bool) {
             format!("{:.0}", s.tpot.within_20),
         ];
         if md {
-            println!("| {} |", cells.join(" | "));
+            anstream::println!("| {} |", cells.join(" | "));
         } else {
-            println!(
+            anstream::println!(
                 "{:<24} {:>5} {:>6}  {:>10} {:>6} {:>5} {:>5}  {:>10} {:>6} {:>5} {:>5}",
                 cells[0],
                 cells[1],
