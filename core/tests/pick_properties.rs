@@ -150,7 +150,11 @@ fn run(req: &Req) -> Option<(ResolvedSpec, SearchResult, Pick)> {
             // mocker) needs a prefill and a decode engine side by side; when
             // two engines do not fit the budget the run fails (SelectingConfig)
             // rather than plan something the planner cannot scale.
-            assert!(e.to_string().contains("fit the GPU budget together"), "{e}");
+            assert!(
+                matches!(e, dgdr_core::pick::PickError::DisaggDoesNotFit { .. }),
+                "{e}"
+            );
+            assert_eq!(e.path(), Some("spec.hardware.totalGpus"));
             None
         }
         Err(e) => panic!("pick failed for {req:?}: {e}"),
@@ -163,26 +167,7 @@ fn autoscale_without_a_pair(spec: &ResolvedSpec, s: &SearchResult) -> bool {
     let disagg_planner = spec.planner.as_ref().is_some_and(|p| {
         p.mode != dgdr_core::spec::planner::PlannerMode::Agg || spec.needs_profile_data()
     });
-    let pair = s
-        .backends
-        .iter()
-        .filter_map(|&b| {
-            let p = s
-                .prefill
-                .iter()
-                .filter(|e| e.backend == b)
-                .map(|e| e.mapping.gpus)
-                .min()?;
-            let d = s
-                .decode
-                .iter()
-                .filter(|e| e.backend == b)
-                .map(|e| e.mapping.gpus)
-                .min()?;
-            Some(p.saturating_add(d))
-        })
-        .min()
-        .unwrap_or(u32::MAX);
+    let pair = s.smallest_disagg_pair().unwrap_or(u32::MAX);
     disagg_planner && pair > s.total_gpus
 }
 

@@ -107,28 +107,10 @@ impl PickError {
     }
 }
 
-/// GPUs of the smallest prefill engine plus the smallest decode engine of
-/// one backend.
+/// GPUs of the smallest disaggregated pair the search found (2 when it
+/// found no engine at all).
 fn smallest_pair(s: &SearchResult) -> u32 {
-    s.backends
-        .iter()
-        .filter_map(|&b| {
-            let p = s
-                .prefill
-                .iter()
-                .filter(|e| e.backend == b)
-                .map(|e| e.mapping.gpus)
-                .min()?;
-            let d = s
-                .decode
-                .iter()
-                .filter(|e| e.backend == b)
-                .map(|e| e.mapping.gpus)
-                .min()?;
-            Some(p.saturating_add(d))
-        })
-        .min()
-        .unwrap_or(2)
+    s.smallest_disagg_pair().unwrap_or(2)
 }
 
 /// The Pareto frontiers (tokens/s/GPU against tokens/s/user) of the agg and

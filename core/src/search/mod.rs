@@ -310,6 +310,31 @@ pub struct SearchResult {
     pub notes: Vec<String>,
 }
 
+impl SearchResult {
+    /// GPUs of the smallest prefill engine plus the smallest decode engine of
+    /// one backend: what a disaggregated deployment needs at least.
+    pub fn smallest_disagg_pair(&self) -> Option<u32> {
+        self.backends
+            .iter()
+            .filter_map(|&b| {
+                let p = self
+                    .prefill
+                    .iter()
+                    .filter(|e| e.backend == b)
+                    .map(|e| e.mapping.gpus)
+                    .min()?;
+                let d = self
+                    .decode
+                    .iter()
+                    .filter(|e| e.backend == b)
+                    .map(|e| e.mapping.gpus)
+                    .min()?;
+                Some(p.saturating_add(d))
+            })
+            .min()
+    }
+}
+
 /// Why nothing can be searched.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum SearchError {
