@@ -136,18 +136,6 @@ impl Parallel {
     }
 }
 
-impl From<Parallel> for crate::perf::Parallel {
-    fn from(p: Parallel) -> Self {
-        crate::perf::Parallel {
-            tp: p.tp,
-            pp: p.pp,
-            dp: p.dp,
-            moe_tp: p.moe_tp,
-            moe_ep: p.moe_ep,
-        }
-    }
-}
-
 /// The engine settings of one worker kind.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EngineConfig {

@@ -77,7 +77,7 @@ fn prepared<'a>(input: &CurveInput<'a>, m: &Mapping) -> Result<Prepared<'a>, Per
         osl: input.osl.max(1),
         quant: input.quant,
         mode: Mode::Agg {
-            parallel: m.parallel.into(),
+            parallel: m.parallel,
             concurrency: 1,
         },
         calibration: None,

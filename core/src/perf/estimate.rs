@@ -370,7 +370,7 @@ impl<'a> Prepared<'a> {
                 } else {
                     [0.0; 5]
                 };
-                (served, main.par.gpus(), None, src)
+                (served, main.par.worker_gpus(), None, src)
             }
             Mode::Disagg {
                 prefill,
@@ -442,8 +442,8 @@ impl<'a> Prepared<'a> {
                     }
                 };
                 let s = make(p_workers).serve(conc, f64::from(isl), f64::from(osl));
-                let gpus =
-                    (p_workers as u32) * pside.par.gpus() + (d_workers as u32) * main.par.gpus();
+                let gpus = (p_workers as u32) * pside.par.worker_gpus()
+                    + (d_workers as u32) * main.par.worker_gpus();
                 let src = if with_sources {
                     de.sources(
                         s.decode_batch,
@@ -498,7 +498,7 @@ impl<'a> Prepared<'a> {
     /// worker, each on its own link.
     fn kv_transfer_ms(&self, pside: &Side<'_>, isl: u64, c: &BackendConstants) -> f64 {
         let bytes = pside.kv_whole.bytes(isl);
-        let gpus = f64::from(pside.par.gpus().max(1));
+        let gpus = f64::from(pside.par.worker_gpus().max(1));
         let mut eff = self.calib.roofline;
         eff.comm = c.kv_bw_eff;
         // Across nodes unless the system's NVLink domain spans them.

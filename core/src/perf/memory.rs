@@ -230,7 +230,7 @@ fn plan_with(
     let budget = u64::from(budget_for(knobs, system));
     let activations = activation_bytes(model, par, budget, u64::from(knobs.max_seqs));
     let reserve =
-        system.misc.other_mem_bytes + system.nccl_mem_bytes(par.gpus()) + knobs.graph_bytes;
+        system.misc.other_mem_bytes + system.nccl_mem_bytes(par.worker_gpus()) + knobs.graph_bytes;
     let (usable, kv) = if knobs.fraction_of_free {
         let free = gpu.saturating_sub(weights + activations + reserve);
         let kv = (free as f64 * knobs.mem_fraction) as u64;

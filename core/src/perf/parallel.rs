@@ -1,43 +1,14 @@
 //! The parallel layout of one engine (worker): tensor, pipeline, attention
 //! data and MoE tensor/expert parallelism.
 
-use serde::Serialize;
-
 use super::error::PerfError;
-
-/// One worker's layout, with the calibration CSV's conventions:
-/// `tp` is the attention tensor-parallel size *within* one attention-DP rank,
-/// `dp` the number of attention-DP ranks, and the experts are split
-/// `moe_tp × moe_ep = tp × dp` ways. A worker uses `tp × pp × dp` GPUs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-pub struct Parallel {
-    pub tp: u32,
-    pub pp: u32,
-    pub dp: u32,
-    pub moe_tp: u32,
-    pub moe_ep: u32,
-}
+pub use crate::plan::Parallel;
 
 impl Parallel {
-    /// Plain tensor parallelism.
-    pub fn tp(tp: u32) -> Parallel {
-        Parallel {
-            tp,
-            pp: 1,
-            dp: 1,
-            moe_tp: tp,
-            moe_ep: 1,
-        }
-    }
-
-    /// GPUs of one worker.
-    pub fn gpus(&self) -> u32 {
-        self.tp * self.pp * self.dp
-    }
-
-    /// GPUs of one pipeline stage (the MoE group).
-    pub fn stage_gpus(&self) -> u32 {
-        self.tp * self.dp
+    /// GPUs of a normalised worker (each size at most 1024, so the product
+    /// fits).
+    pub(crate) fn worker_gpus(&self) -> u32 {
+        self.gpus().unwrap_or(u32::MAX)
     }
 
     /// Fills blanks (0 = not given) and checks the layout adds up: `tp`, `pp`,
@@ -48,12 +19,12 @@ impl Parallel {
     pub fn normalized(self, is_moe: bool) -> Result<Parallel, PerfError> {
         let one = |x: u32| if x == 0 { 1 } else { x };
         let (tp, pp, dp) = (one(self.tp), one(self.pp), one(self.dp));
-        let group = tp * dp;
         if tp > 1024 || pp > 1024 || dp > 1024 {
             return Err(PerfError::Layout(format!(
                 "tp {tp}, pp {pp}, dp {dp}: sizes above 1024 are not supported"
             )));
         }
+        let group = tp * dp;
         if !is_moe {
             return Ok(Parallel {
                 tp,
@@ -132,6 +103,9 @@ mod tests {
         for (input, moe, want) in cases {
             assert_eq!(input.normalized(moe).ok(), want, "{input:?}");
         }
-        assert_eq!(p(2, 2, 4, 0, 0).normalized(false).unwrap().gpus(), 16);
+        assert_eq!(
+            p(2, 2, 4, 0, 0).normalized(false).unwrap().worker_gpus(),
+            16
+        );
     }
 }

@@ -507,7 +507,7 @@ fn build_engines<'a>(input: &SearchInput<'a>) -> Result<Engines<'a>, SearchError
                 osl,
                 quant: input.quant,
                 mode: Mode::Agg {
-                    parallel: par.into(),
+                    parallel: par,
                     concurrency: 1,
                 },
                 calibration: None,
@@ -705,7 +705,7 @@ fn agg_rows(
     for bpr in batch_grid(max_b) {
         let conc = bpr.saturating_mul(dp);
         let mode = Mode::Agg {
-            parallel: par.into(),
+            parallel: par,
             concurrency: conc,
         };
         let e = match b.prepared.estimate_fast(input.isl, input.osl, &mode, &c) {
