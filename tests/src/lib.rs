@@ -17,8 +17,26 @@ pub fn shared_dir() -> Option<PathBuf> {
     p.is_dir().then_some(p)
 }
 
+/// Whether the goldens are being regenerated (`UPDATE_GOLDEN=1`).
+pub fn updating() -> bool {
+    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+/// Every file under `dir` (recursively), sorted.
+pub fn all_files(dir: &Path) -> Vec<PathBuf> {
+    walk(dir, |_| true)
+}
+
 /// Every file under `dir` (recursively) with one of `extensions`, sorted.
 pub fn files_with(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
+    walk(dir, |p| {
+        p.extension()
+            .and_then(|x| x.to_str())
+            .is_some_and(|x| extensions.contains(&x))
+    })
+}
+
+fn walk(dir: &Path, keep: impl Fn(&Path) -> bool) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -29,11 +47,7 @@ pub fn files_with(dir: &Path, extensions: &[&str]) -> Vec<PathBuf> {
             let p = e.path();
             if p.is_dir() {
                 stack.push(p);
-            } else if p
-                .extension()
-                .and_then(|x| x.to_str())
-                .is_some_and(|x| extensions.contains(&x))
-            {
+            } else if keep(&p) {
                 out.push(p);
             }
         }
@@ -72,4 +86,47 @@ pub fn core_wasm() -> PathBuf {
         "building the wasm core failed (is the target installed? `rustup target add wasm32-unknown-unknown`)"
     );
     target_dir.join("wasm32-unknown-unknown/release/dgdr_wasm.wasm")
+}
+
+/// The JSON schemas rendered manifests are checked against (committed under
+/// `tests/schemas/`: the DGD's from the CRD, the ConfigMap's).
+pub mod schema {
+    use serde_json::Value;
+    use std::sync::OnceLock;
+
+    /// `tests/schemas/dynamographdeployment.v1alpha1.json`, relative to `tests/`.
+    pub const DGD_FILE: &str = "schemas/dynamographdeployment.v1alpha1.json";
+    /// `tests/schemas/configmap.v1.json`, relative to `tests/`.
+    pub const CONFIGMAP_FILE: &str = "schemas/configmap.v1.json";
+
+    fn load(file: &str) -> jsonschema::Validator {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e} (the render_schema test with UPDATE_GOLDEN=1 writes it)",
+                path.display()
+            )
+        });
+        let schema: Value = serde_json::from_str(&text).expect("the schema is JSON");
+        jsonschema::draft7::new(&schema).expect("the schema compiles")
+    }
+
+    /// The DGD schema.
+    pub fn dgd() -> &'static jsonschema::Validator {
+        static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+        V.get_or_init(|| load(DGD_FILE))
+    }
+
+    /// The ConfigMap schema.
+    pub fn configmap() -> &'static jsonschema::Validator {
+        static V: OnceLock<jsonschema::Validator> = OnceLock::new();
+        V.get_or_init(|| load(CONFIGMAP_FILE))
+    }
+
+    /// Every violation of `doc`, with its path.
+    pub fn errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
+        v.iter_errors(doc)
+            .map(|e| format!("{}: {e}", e.instance_path()))
+            .collect()
+    }
 }

@@ -350,13 +350,9 @@ fn diff(expected: &str, actual: &str) -> String {
     out
 }
 
-fn updating() -> bool {
-    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty() && v != "0")
-}
-
 #[test]
 fn corpus_matches_goldens() {
-    let update = updating();
+    let update = dgdr_tests::updating();
     let mut failures = Vec::new();
     let mut written = 0;
     let files = inputs();
@@ -394,8 +390,7 @@ fn corpus_matches_goldens() {
     }
     // Goldens whose case is gone.
     let wanted: BTreeSet<PathBuf> = files.iter().map(|r| golden_path(r)).collect();
-    let mut stale = Vec::new();
-    collect_goldens(&corpus_dir().join("expected"), &mut stale);
+    let stale = dgdr_tests::all_files(&corpus_dir().join("expected"));
     for g in stale.into_iter().filter(|g| !wanted.contains(g)) {
         if update {
             std::fs::remove_file(&g).expect("remove stale golden");
@@ -422,23 +417,9 @@ fn corpus_matches_goldens() {
     );
 }
 
-fn collect_goldens(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let path = entry.path();
-        if path.is_dir() {
-            collect_goldens(&path, out);
-        } else {
-            out.push(path);
-        }
-    }
-}
-
 #[test]
 fn every_code_is_covered_or_accounted_for() {
-    if updating() {
+    if dgdr_tests::updating() {
         return;
     }
     let covered: BTreeMap<&str, &str> = COVERED.iter().map(|(c, f)| (c.as_str(), *f)).collect();

@@ -46,13 +46,10 @@ use dgdr_core::spec::{PickingMode, parse_documents};
 use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// The folders of the corpus that hold inputs, relative to `tests/corpus/`.
 const INPUT_DIRS: &[&str] = &["upstream", "cases"];
-const DGD_SCHEMA: &str = "schemas/dynamographdeployment.v1alpha1.json";
-const CONFIGMAP_SCHEMA: &str = "schemas/configmap.v1.json";
 
 fn tests_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -70,10 +67,6 @@ fn profile_dir() -> PathBuf {
 /// validation corpus does not (most of its cases name no hardware).
 fn profile_inputs_dir() -> PathBuf {
     profile_dir().join("inputs")
-}
-
-fn updating() -> bool {
-    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 /// A case: its path relative to `tests/corpus/` (as reports show it), and
@@ -128,29 +121,6 @@ fn with_suffix(stem: &Path, suffix: &str) -> PathBuf {
     let mut s = stem.as_os_str().to_owned();
     s.push(suffix);
     PathBuf::from(s)
-}
-
-fn validator(file: &str) -> jsonschema::Validator {
-    let text =
-        std::fs::read_to_string(tests_dir().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
-    let schema: Value = serde_json::from_str(&text).expect("schema is JSON");
-    jsonschema::draft7::new(&schema).expect("the schema compiles")
-}
-
-fn dgd_validator() -> &'static jsonschema::Validator {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    V.get_or_init(|| validator(DGD_SCHEMA))
-}
-
-fn configmap_validator() -> &'static jsonschema::Validator {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    V.get_or_init(|| validator(CONFIGMAP_SCHEMA))
-}
-
-fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-    v.iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
 }
 
 /// Milliseconds (or percent) to one decimal.
@@ -307,8 +277,8 @@ fn schema_problems(final_config: &str) -> Vec<String> {
         };
         let kind = doc["kind"].as_str().unwrap_or("").to_string();
         let errs = match kind.as_str() {
-            "DynamoGraphDeployment" => schema_errors(dgd_validator(), &doc),
-            "ConfigMap" => schema_errors(configmap_validator(), &doc),
+            "DynamoGraphDeployment" => dgdr_tests::schema::errors(dgdr_tests::schema::dgd(), &doc),
+            "ConfigMap" => dgdr_tests::schema::errors(dgdr_tests::schema::configmap(), &doc),
             other => vec![format!("unexpected kind `{other}`")],
         };
         bad.extend(
@@ -378,20 +348,6 @@ fn check_golden(path: &Path, actual: &str, update: bool, written: &mut usize) ->
     })
 }
 
-fn collect_files(dir: &Path, out: &mut Vec<PathBuf>) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for e in entries.flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            collect_files(&p, out);
-        } else {
-            out.push(p);
-        }
-    }
-}
-
 /// What a profile run gives.
 type Run = Result<Box<Outcome>, Box<Failure>>;
 
@@ -452,7 +408,7 @@ fn run_corpus() -> Vec<Case> {
 
 #[test]
 fn profile_corpus_matches_goldens() {
-    let update = updating();
+    let update = dgdr_tests::updating();
     let cases = run_corpus();
     assert!(
         cases.len() >= 50,
@@ -490,8 +446,7 @@ fn profile_corpus_matches_goldens() {
         }
     }
     // Goldens whose case is gone (or no longer succeeds).
-    let mut present = Vec::new();
-    collect_files(&profile_dir(), &mut present);
+    let present = dgdr_tests::all_files(&profile_dir());
     let inputs_dir = profile_inputs_dir();
     let stale = present
         .into_iter()

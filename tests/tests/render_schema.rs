@@ -30,19 +30,13 @@ use dgdr_core::render::render_dgd;
 use dgdr_core::spec::{ResolvedSpec, read_document, resolve};
 use serde_json::{Map, Value, json};
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
-const SCHEMA_FILE: &str = "schemas/dynamographdeployment.v1alpha1.json";
-const CONFIGMAP_SCHEMA_FILE: &str = "schemas/configmap.v1.json";
+const SCHEMA_FILE: &str = dgdr_tests::schema::DGD_FILE;
 const CRD_FILE: &str = "dynamo/crds/nvidia.com_dynamographdeployments.yaml";
 const PER_NODE: u32 = 8;
 
 fn tests_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn updating() -> bool {
-    std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| !v.is_empty() && v != "0")
 }
 
 // ---------------------------------------------------------------------------
@@ -253,32 +247,6 @@ fn schema_text(schema: &Value) -> String {
     s
 }
 
-fn dgd_validator() -> &'static jsonschema::Validator {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    V.get_or_init(|| {
-        let text = std::fs::read_to_string(tests_dir().join(SCHEMA_FILE)).expect(
-            "tests/schemas/dynamographdeployment.v1alpha1.json (UPDATE_GOLDEN=1 writes it)",
-        );
-        let schema: Value = serde_json::from_str(&text).unwrap();
-        jsonschema::draft7::new(&schema).expect("the converted schema compiles")
-    })
-}
-
-fn configmap_validator() -> &'static jsonschema::Validator {
-    static V: OnceLock<jsonschema::Validator> = OnceLock::new();
-    V.get_or_init(|| {
-        let text = std::fs::read_to_string(tests_dir().join(CONFIGMAP_SCHEMA_FILE)).unwrap();
-        let schema: Value = serde_json::from_str(&text).unwrap();
-        jsonschema::draft7::new(&schema).unwrap()
-    })
-}
-
-fn schema_errors(v: &jsonschema::Validator, doc: &Value) -> Vec<String> {
-    v.iter_errors(doc)
-        .map(|e| format!("{}: {e}", e.instance_path()))
-        .collect()
-}
-
 #[test]
 fn schema_copy_is_current() {
     let Some(shared) = dgdr_tests::shared_dir() else {
@@ -291,7 +259,7 @@ fn schema_copy_is_current() {
     let path = tests_dir().join(SCHEMA_FILE);
     let have = std::fs::read_to_string(&path).unwrap_or_default();
     if have != want {
-        if updating() {
+        if dgdr_tests::updating() {
             std::fs::write(&path, want).unwrap();
             eprintln!("UPDATE_GOLDEN: wrote {}", path.display());
         } else {
@@ -305,14 +273,18 @@ fn schema_copy_is_current() {
 
 #[test]
 fn schema_rejects_what_it_should() {
-    let v = dgd_validator();
+    let v = dgdr_tests::schema::dgd();
     let good = json!({
         "apiVersion": "nvidia.com/v1alpha1",
         "kind": "DynamoGraphDeployment",
         "metadata": {"name": "x"},
         "spec": {"services": {"Frontend": {"componentType": "frontend", "replicas": 1}}}
     });
-    assert!(v.is_valid(&good), "{:?}", schema_errors(v, &good));
+    assert!(
+        v.is_valid(&good),
+        "{:?}",
+        dgdr_tests::schema::errors(v, &good)
+    );
     let mut typo = good.clone();
     typo["spec"]["services"]["Frontend"]["replica"] = json!(1);
     assert!(!v.is_valid(&typo), "unknown fields are rejected");
@@ -705,11 +677,11 @@ fn flag<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
 /// Validates and checks one assembled case; returns the problems found.
 fn check(case: &Case, a: &Assembled) -> Vec<String> {
     let mut problems = Vec::new();
-    for e in schema_errors(dgd_validator(), &a.dgd) {
+    for e in dgdr_tests::schema::errors(dgdr_tests::schema::dgd(), &a.dgd) {
         problems.push(format!("DGD schema: {e}"));
     }
     for cm in &a.config_maps {
-        for e in schema_errors(configmap_validator(), &cm.to_manifest()) {
+        for e in dgdr_tests::schema::errors(dgdr_tests::schema::configmap(), &cm.to_manifest()) {
             problems.push(format!("ConfigMap {} schema: {e}", cm.name));
         }
     }
@@ -1026,7 +998,7 @@ fn goldens_match() {
         let path = dir.join(&name);
         let have = std::fs::read_to_string(&path).unwrap_or_default();
         if have != text {
-            if updating() {
+            if dgdr_tests::updating() {
                 std::fs::create_dir_all(&dir).unwrap();
                 std::fs::write(&path, &text).unwrap();
                 eprintln!("UPDATE_GOLDEN: wrote {}", path.display());
@@ -1052,7 +1024,7 @@ fn goldens_match() {
             .unwrap_or("")
             .to_string();
         if !expected_files.contains(&n) {
-            if updating() {
+            if dgdr_tests::updating() {
                 std::fs::remove_file(&f).unwrap();
             } else {
                 mismatched.push(format!("{n}: golden without a case"));
