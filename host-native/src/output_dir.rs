@@ -5,11 +5,7 @@
 //! `profiler_status.yaml` is replaced atomically (write, then rename) so that
 //! a watcher never reads half a file; it is kept current while the run goes.
 
-use crate::artifacts::names::{
-    DECODE_DIR, DECODE_ITL, DECODE_PERFORMANCE, DECODE_THROUGHPUT, PREFILL_DIR,
-    PREFILL_PERFORMANCE, PREFILL_THROUGHPUT, PREFILL_TTFT, RAW_DATA,
-};
-use crate::artifacts::{self, ArtifactError, DecodeCurve, PrefillPoint};
+use crate::artifacts::{self, ArtifactError};
 use dgdr_core::driver::{Outcome, Partial, ProfilerStatus};
 use std::path::{Path, PathBuf};
 
@@ -98,106 +94,38 @@ impl OutputDir {
         Ok(())
     }
 
-    /// Writes every artifact of a finished run (not the status).
+    /// Writes every artifact of a finished run (not the status). The two
+    /// performance plots and the interpolation data are independent: they
+    /// are drawn at once.
     pub fn write_outcome(&mut self, o: &Outcome) -> Result<(), ArtifactError> {
         self.write_text(FINAL_CONFIG, &o.final_config)?;
         self.note(FINAL_CONFIG);
         let webui = serde_json::to_string_pretty(&o.webui_data()).unwrap_or_default();
         self.write_text(WEBUI_DATA, &webui)?;
         self.note(WEBUI_DATA);
-
-        let prefill: Vec<PrefillPoint> = o.charts.prefill.iter().map(Into::into).collect();
-        let decode: Vec<DecodeCurve> = o.charts.decode.iter().map(Into::into).collect();
-        let data = o.profile_data.as_ref();
-        if data.is_some() {
-            for dir in [PREFILL_DIR, DECODE_DIR] {
-                let p = self.path(dir);
-                std::fs::create_dir_all(&p).map_err(|e| io_err(&p, e))?;
-            }
-        }
         let root = self.root.clone();
-        let at = |rel: String| root.join(rel);
-        let prefill_dir = |f: &str| format!("{PREFILL_DIR}/{f}");
-        let decode_dir = |f: &str| format!("{DECODE_DIR}/{f}");
-        // The plots are independent: draw them at once.
-        let results: Vec<(String, Result<(), ArtifactError>)> = std::thread::scope(|s| {
-            let mut jobs: Vec<(
-                String,
-                std::thread::ScopedJoinHandle<'_, Result<(), ArtifactError>>,
-            )> = Vec::new();
-            let sla_ttft = o.charts.sla_ttft_ms;
-            let sla_itl = o.charts.sla_itl_ms;
-            let (p1, p2) = (
-                at(PREFILL_PERFORMANCE.into()),
-                at(DECODE_PERFORMANCE.into()),
-            );
-            let prefill = &prefill;
-            let decode = &decode;
-            jobs.push((
-                PREFILL_PERFORMANCE.into(),
-                s.spawn(move || artifacts::prefill_performance(&p1, prefill, sla_ttft)),
-            ));
-            jobs.push((
-                DECODE_PERFORMANCE.into(),
-                s.spawn(move || artifacts::decode_performance(&p2, decode, sla_itl)),
-            ));
-            if let Some(d) = data {
-                let files = [
-                    prefill_dir(RAW_DATA),
-                    prefill_dir(PREFILL_TTFT),
-                    prefill_dir(PREFILL_THROUGHPUT),
-                    decode_dir(RAW_DATA),
-                    decode_dir(DECODE_ITL),
-                    decode_dir(DECODE_THROUGHPUT),
-                ];
-                let [a, b, c, e, f, g] = files.clone().map(&at);
-                let [na, nb, nc, ne, nf, ng] = files;
-                jobs.push((
-                    na,
-                    s.spawn(move || artifacts::write_prefill_npz(&a, &d.prefill)),
-                ));
-                jobs.push((
-                    nb,
-                    s.spawn(move || artifacts::prefill_ttft_interpolation(&b, &d.prefill)),
-                ));
-                jobs.push((
-                    nc,
-                    s.spawn(move || artifacts::prefill_throughput_interpolation(&c, &d.prefill)),
-                ));
-                jobs.push((
-                    ne,
-                    s.spawn(move || artifacts::write_decode_npz(&e, &d.decode)),
-                ));
-                jobs.push((
-                    nf,
-                    s.spawn(move || artifacts::decode_itl_interpolation(&f, &d.decode)),
-                ));
-                jobs.push((
-                    ng,
-                    s.spawn(move || artifacts::decode_throughput_interpolation(&g, &d.decode)),
-                ));
-            }
-            jobs.into_iter()
-                .map(|(name, h)| {
-                    let r = h.join().unwrap_or_else(|_| {
-                        Err(ArtifactError::Plot {
-                            path: PathBuf::from(&name),
-                            message: "the drawing thread panicked".into(),
-                        })
-                    });
-                    (name, r)
+        let (performance, interpolation) = std::thread::scope(|s| {
+            let curves = o
+                .profile_data
+                .as_ref()
+                .map(|d| s.spawn(|| artifacts::write_interpolation(&root, &d.prefill, &d.decode)));
+            let performance = artifacts::write_performance(&root, &o.charts);
+            let interpolation = curves.map(|h| {
+                h.join().unwrap_or_else(|_| {
+                    Err(ArtifactError::Plot {
+                        path: root.clone(),
+                        message: "the drawing thread panicked".into(),
+                    })
                 })
-                .collect()
+            });
+            (performance, interpolation)
         });
-        let mut first_err = None;
-        for (name, r) in results {
-            match r {
-                Ok(()) => self.note(&name),
-                Err(e) => {
-                    first_err.get_or_insert(e);
-                }
+        for written in [Some(performance), interpolation].into_iter().flatten() {
+            for path in written? {
+                let rel = path.strip_prefix(&self.root).unwrap_or(&path);
+                self.note(&rel.to_string_lossy().replace('\\', "/"));
             }
         }
-        first_err.map_or(Ok(()), Err)
+        Ok(())
     }
 }

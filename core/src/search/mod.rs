@@ -388,10 +388,6 @@ pub fn backends_for(
     }
 }
 
-fn to_backend(b: ConcreteBackend) -> Backend {
-    b.into()
-}
-
 /// The sweep grid of sequences per rank: two points per octave (1, 2, 3,
 /// 4, 6, 8, 12, 16, ...) and the limit itself. Powers of two alone miss
 /// operating points by up to 2× (a batch of 16 that misses the TTFT target
@@ -473,7 +469,7 @@ fn build_engines<'a>(input: &SearchInput<'a>) -> Result<Engines<'a>, SearchError
             input.model,
             input.system,
             &input.quant,
-            to_backend(backend),
+            Backend::from(backend),
             seq_len,
             input.total_gpus,
         )
@@ -501,7 +497,7 @@ fn build_engines<'a>(input: &SearchInput<'a>) -> Result<Engines<'a>, SearchError
             let req = EstimateRequest {
                 model: input.model,
                 system: input.system,
-                backend: to_backend(backend),
+                backend: Backend::from(backend),
                 backend_version: None,
                 isl,
                 osl,
@@ -523,7 +519,7 @@ fn build_engines<'a>(input: &SearchInput<'a>) -> Result<Engines<'a>, SearchError
                                 "no room for a sequence of {seq_len} tokens: {}",
                                 perf::memory::memory_arithmetic(
                                     &prepared.memory(),
-                                    to_backend(backend)
+                                    Backend::from(backend)
                                 )
                             ),
                         ));
