@@ -93,15 +93,13 @@ impl Progress {
 }
 
 fn read_input(args: &Args) -> Result<String, String> {
-    if args.file.as_os_str() == "-" {
-        let mut s = String::new();
-        std::io::Read::read_to_string(&mut std::io::stdin(), &mut s)
-            .map_err(|e| format!("cannot read standard input: {e}"))?;
-        Ok(s)
-    } else {
-        std::fs::read_to_string(&args.file)
-            .map_err(|e| format!("cannot read {}: {e}", args.file.display()))
-    }
+    super::validate::read_input(&args.file).map_err(|e| {
+        if args.file.as_os_str() == "-" {
+            format!("cannot read standard input: {e}")
+        } else {
+            format!("cannot read {}: {e}", args.file.display())
+        }
+    })
 }
 
 fn eprint_failure(f: &Failure) {

@@ -6,7 +6,7 @@ use dgdr_core::diag::{Code, Diagnostic, Report, Severity};
 use dgdr_core::validate::{self, Options, Purpose, Verdict};
 use serde::Serialize;
 use std::io::Read;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// Check DynamoGraphDeploymentRequest files and report every problem at once.
 ///
@@ -157,7 +157,8 @@ pub fn run(args: &Args) -> i32 {
     code
 }
 
-fn read_input(file: &PathBuf) -> std::io::Result<String> {
+/// A file's text, or standard input's for `-`.
+pub(super) fn read_input(file: &Path) -> std::io::Result<String> {
     if file.as_os_str() == "-" {
         let mut s = String::new();
         std::io::stdin().read_to_string(&mut s)?;
