@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use crate::catalog::model::ModelArch;
 use crate::catalog::system::SystemSpec;
-use crate::perf::{EstimateRequest, Mode, PerfError, Prepared, QuantOverrides};
+use crate::perf::{PerfError, Prepared, QuantOverrides};
 use crate::plan::{ConcreteBackend, DecodeProfile, PrefillProfile, ProfileData};
 use crate::search::{DEP_PREFILL_BURST, Mapping, MappingKind, batch_grid};
 use crate::spec::SlaTarget;
@@ -68,20 +68,15 @@ pub struct CurveInput<'a> {
 }
 
 fn prepared<'a>(input: &CurveInput<'a>, m: &Mapping) -> Result<Prepared<'a>, PerfError> {
-    Prepared::new(&EstimateRequest {
-        model: input.model,
-        system: input.system,
-        backend: input.backend.into(),
-        backend_version: None,
-        isl: input.isl.max(1),
-        osl: input.osl.max(1),
-        quant: input.quant,
-        mode: Mode::Agg {
-            parallel: m.parallel,
-            concurrency: 1,
-        },
-        calibration: None,
-    })
+    Prepared::engine_alone(
+        input.model,
+        input.system,
+        input.backend.into(),
+        m.parallel,
+        input.quant,
+        input.isl,
+        input.osl,
+    )
 }
 
 /// The prefill sweep: TTFT and prompt throughput per GPU over ISL.

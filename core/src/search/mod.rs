@@ -15,7 +15,7 @@ use serde::Serialize;
 
 use crate::catalog::model::ModelArch;
 use crate::catalog::system::SystemSpec;
-use crate::perf::{self, EstimateRequest, Mode, PerfError, Prepared, QuantOverrides};
+use crate::perf::{self, Mode, PerfError, Prepared, QuantOverrides};
 use crate::plan::{ConcreteBackend, Parallel};
 use crate::spec::{Backend, ResolvedSpec};
 use layouts::{EngineBounds, MAX_NODES_DENSE, MAX_NODES_MOE};
@@ -494,21 +494,16 @@ fn build_engines<'a>(input: &SearchInput<'a>) -> Result<Engines<'a>, SearchError
             input.gpus_per_node,
             &mut rejected,
         ) {
-            let req = EstimateRequest {
-                model: input.model,
-                system: input.system,
-                backend: Backend::from(backend),
-                backend_version: None,
+            let prepared = Prepared::engine_alone(
+                input.model,
+                input.system,
+                Backend::from(backend),
+                par,
+                input.quant,
                 isl,
                 osl,
-                quant: input.quant,
-                mode: Mode::Agg {
-                    parallel: par,
-                    concurrency: 1,
-                },
-                calibration: None,
-            };
-            match Prepared::new(&req) {
+            );
+            match prepared {
                 Ok(prepared) => {
                     if prepared.max_batch_per_rank(isl, osl) == 0 {
                         rejected.push(Rejected::mapping(

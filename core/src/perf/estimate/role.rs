@@ -5,12 +5,43 @@
 //! profiler characterises prefill and decode engines before combining them
 //! (SPEC §3.2).
 
-use super::{Prepared, Side};
+use super::{EstimateRequest, Mode, Prepared, Side};
+use crate::catalog::model::ModelArch;
+use crate::catalog::system::SystemSpec;
 use crate::perf::constants::{BackendConstants, engine_knobs};
 use crate::perf::memory::{Memory, budget_for};
 use crate::perf::parallel::Parallel;
+use crate::perf::{PerfError, QuantOverrides};
+use crate::spec::Backend;
 
 impl<'a> Prepared<'a> {
+    /// One engine of `parallel` on its own, for the role queries below (the
+    /// committed constants; the workload only sizes the memory plan).
+    pub fn engine_alone(
+        model: &'a ModelArch,
+        system: &'a SystemSpec,
+        backend: Backend,
+        parallel: Parallel,
+        quant: QuantOverrides,
+        isl: u32,
+        osl: u32,
+    ) -> Result<Prepared<'a>, PerfError> {
+        Prepared::new(&EstimateRequest {
+            model,
+            system,
+            backend,
+            backend_version: None,
+            isl: isl.max(1),
+            osl: osl.max(1),
+            quant,
+            mode: Mode::Agg {
+                parallel,
+                concurrency: 1,
+            },
+            calibration: None,
+        })
+    }
+
     fn side_for_role(&self, prefill: bool) -> &Side<'a> {
         if prefill {
             self.prefill.as_ref().unwrap_or(&self.main)
