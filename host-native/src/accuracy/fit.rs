@@ -128,20 +128,35 @@ pub fn row_backend(r: &Row) -> Option<Backend> {
     }
 }
 
-/// Fits every (backend, version family)'s constants on `rows`.
+/// Fits every (backend, version family)'s constants on `rows`, the
+/// families in parallel (they share no rows).
 pub fn calibrate(models: &Models, rows: &[&Row], start: Calibration, rounds: usize) -> Calibration {
-    let mut out = start;
-    for (b, fam, _) in Calibration::FAMILIES {
-        let mine: Vec<&Row> = rows
+    let fitted: Vec<BackendConstants> = std::thread::scope(|s| {
+        let handles: Vec<_> = Calibration::FAMILIES
             .iter()
-            .copied()
-            .filter(|r| {
-                row_backend(r) == Some(b) && version_family(b, r.backend_version.as_deref()) == fam
+            .map(|&(b, fam, _)| {
+                let mine: Vec<&Row> = rows
+                    .iter()
+                    .copied()
+                    .filter(|r| {
+                        row_backend(r) == Some(b)
+                            && version_family(b, r.backend_version.as_deref()) == fam
+                    })
+                    .collect();
+                s.spawn(move || {
+                    let mut p = Predictor::new(models, start);
+                    fit_backend(&mut p, &mine, *start.get(b, fam), rounds)
+                })
             })
             .collect();
-        let mut p = Predictor::new(models, start);
-        let fitted = fit_backend(&mut p, &mine, *start.get(b, fam), rounds);
-        *out.get_mut(b, fam) = fitted;
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out = start;
+    for ((b, fam, _), c) in Calibration::FAMILIES.into_iter().zip(fitted) {
+        *out.get_mut(b, fam) = c;
     }
     out
 }
@@ -212,17 +227,28 @@ pub fn cross_validate(
     rounds: usize,
 ) -> (RowPredictions, Vec<Calibration>) {
     let fold = folds(rows, k);
-    let mut out: RowPredictions = vec![Err("not predicted".to_string()); rows.len()];
-    let mut fits = Vec::new();
-    for f in 0..k.max(2) {
-        let train: Vec<&Row> = rows
-            .iter()
-            .zip(&fold)
-            .filter(|(_, g)| **g != f)
-            .map(|(r, _)| r)
+    let k = k.max(2);
+    // Each fold's fit is independent: run them side by side.
+    let fits: Vec<Calibration> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..k)
+            .map(|f| {
+                let train: Vec<&Row> = rows
+                    .iter()
+                    .zip(&fold)
+                    .filter(|(_, g)| **g != f)
+                    .map(|(r, _)| r)
+                    .collect();
+                s.spawn(move || calibrate(models, &train, start, rounds))
+            })
             .collect();
-        let cal = calibrate(models, &train, start, rounds);
-        let mut p = Predictor::new(models, cal);
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    let mut out: RowPredictions = vec![Err("not predicted".to_string()); rows.len()];
+    for (f, cal) in fits.iter().enumerate() {
+        let mut p = Predictor::new(models, *cal);
         for ((r, g), slot) in rows.iter().zip(&fold).zip(out.iter_mut()) {
             if *g == f {
                 *slot = p
@@ -230,7 +256,6 @@ pub fn cross_validate(
                     .map(|x| (x.estimate.ttft_ms, x.estimate.tpot_ms));
             }
         }
-        fits.push(cal);
     }
     (out, fits)
 }
