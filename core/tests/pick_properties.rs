@@ -161,14 +161,18 @@ fn run(req: &Req) -> Option<(ResolvedSpec, SearchResult, Pick)> {
     }
 }
 
-/// An autoscale request for disaggregated engines where no prefill and
-/// decode engine of one backend fit the budget together.
+/// A request for disaggregated engines (a planner scaling them, or the
+/// mocker) where no prefill and decode engine of one backend fit the budget
+/// together.
 fn autoscale_without_a_pair(spec: &ResolvedSpec, s: &SearchResult) -> bool {
-    let disagg_planner = spec.planner.as_ref().is_some_and(|p| {
-        p.mode != dgdr_core::spec::planner::PlannerMode::Agg || spec.needs_profile_data()
-    });
+    // The mocker alone needs the pair too (it replays disaggregated curves).
+    let needs_pair = spec.needs_profile_data()
+        || spec
+            .planner
+            .as_ref()
+            .is_some_and(|p| p.mode != dgdr_core::spec::planner::PlannerMode::Agg);
     let pair = s.smallest_disagg_pair().unwrap_or(u32::MAX);
-    disagg_planner && pair > s.total_gpus
+    needs_pair && pair > s.total_gpus
 }
 
 fn engine_gpus(e: &Engine) -> u64 {
