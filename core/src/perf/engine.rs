@@ -439,8 +439,9 @@ impl<'a> Engine<'_, 'a> {
         let desync_ttft = (1.0 - self.c.burst) * steady + self.c.burst * burst.max(steady);
         let (sync_ttft, sync_tpot, sync_b, sync_rate) = self.cohorts(&pc, conc, running, d);
         let w = self.c.sync.clamp(0.0, 1.0);
-        let ttft = w * sync_ttft + (1.0 - w) * desync_ttft + self.c.ttft_ms;
         let tpot = w * sync_tpot + (1.0 - w) * tpot;
+        let ttft =
+            w * sync_ttft + (1.0 - w) * desync_ttft + self.c.ttft_ms + self.c.ttft_steps * tpot;
         let b = w * sync_b + (1.0 - w) * b;
         let lam = w * sync_rate + (1.0 - w) * lam;
         Served {
@@ -499,7 +500,7 @@ impl DisaggEngines<'_, '_> {
                 b = (lam * d * t / self.decode_ranks.max(1.0)).clamp(1.0, max_b);
                 t = de.step_ms(&dpc, b, 0.0);
             }
-            let ttft = wait + serve + handoff + t;
+            let ttft = wait + serve + handoff + (1.0 + de.c.ttft_steps) * t;
             let cap_d =
                 max_b * self.decode_ranks.max(1.0) / (d * de.step_ms(&dpc, max_b, 0.0)).max(1e-6);
             let ok = rho < 0.99 && lam <= cap_d;

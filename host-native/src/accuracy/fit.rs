@@ -34,13 +34,34 @@ fn row_loss(pred: (f64, f64), row: &Row) -> Option<f64> {
     Some(l(pred.0, mt) + l(pred.1, mp))
 }
 
+/// Which rows a loss counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Rows {
+    /// Rows whose inputs are complete.
+    Complete,
+    /// Disaggregated rows, those with assumed worker counts included.
+    Disagg,
+}
+
+/// The constants of the disaggregated hand-off (`kv_handoff_ms`,
+/// `kv_bw_eff`): fitted on [`Rows::Disagg`]. Only 84 disaggregated rows
+/// are complete, against 677 with assumed worker counts; the hand-off
+/// touches TTFT alone, and the assumption (how many workers) bears mostly on
+/// queueing and TPOT, so those rows inform it too. Every other constant is
+/// fitted on complete rows only.
+const HANDOFF: [usize; 2] = [6, 7];
+
 /// Mean loss of `rows` (all of one backend) under `c`.
-fn loss(p: &mut Predictor<'_>, rows: &[&Row], c: &BackendConstants) -> f64 {
+fn loss(p: &mut Predictor<'_>, rows: &[&Row], c: &BackendConstants, which: Rows) -> f64 {
     let mut sum = 0.0;
     let mut n = 0.0;
     for r in rows {
+        let disagg = r.mode.eq_ignore_ascii_case("disagg");
+        if which == Rows::Disagg && !disagg {
+            continue;
+        }
         if let Ok(pred) = p.predict_with(r, Some(c))
-            && !pred.assumed
+            && (which == Rows::Disagg || !pred.assumed)
             && let Some(l) = row_loss((pred.estimate.ttft_ms, pred.estimate.tpot_ms), r)
         {
             sum += l;
@@ -78,7 +99,13 @@ pub fn fit_backend(
         return start;
     }
     let mut x = start.to_array();
-    let mut best = loss(p, rows, &BackendConstants::from_array(x));
+    let objective = |i: usize| {
+        if HANDOFF.contains(&i) {
+            Rows::Disagg
+        } else {
+            Rows::Complete
+        }
+    };
     let act = active(rows);
     for round in 0..rounds {
         let shrink = 0.5_f64.powi(i32::try_from(round).unwrap_or(30) + 1);
@@ -89,6 +116,8 @@ pub fn fit_backend(
             let Some(&(lo, hi)) = BackendConstants::BOUNDS.get(i) else {
                 continue;
             };
+            let which = objective(i);
+            let mut best = loss(p, rows, &BackendConstants::from_array(x), which);
             let w = (hi - lo) * shrink;
             while let Some(&cur) = x.get(i) {
                 let mut improved = false;
@@ -101,7 +130,7 @@ pub fn fit_backend(
                     if let Some(slot) = y.get_mut(i) {
                         *slot = v;
                     }
-                    let l = loss(p, rows, &BackendConstants::from_array(y));
+                    let l = loss(p, rows, &BackendConstants::from_array(y), which);
                     if l < best - 1e-9 {
                         best = l;
                         x = y;
