@@ -408,104 +408,106 @@ const PRIOR: Calibration = Calibration {
 // those with assumed worker counts included (84 complete rows against 677;
 // see `host-native/src/accuracy/fit.rs`); docs/accuracy.md has the run and
 // its cross-validated error. Reading them:
-// - step_ms/seq_us: host time per step, 0–1.3 ms plus 9–48 µs per sequence;
-// - decode_scale/prefill_scale: engines run decode kernels ~0.69–1.08× and
-//   prefill kernels ~0.52–1.37× the microbenchmark sums (CUDA graphs and
+// - step_ms/seq_us: host time per step, 0–0.9 ms plus 5–45 µs per sequence;
+// - decode_scale/prefill_scale: engines run decode kernels ~0.84–1.07× and
+//   prefill kernels ~1.05–1.36× the microbenchmark sums (CUDA graphs and
 //   fused kernels vs. unfused prefill paths and chunking);
-// - ttft_ms + ttft_steps: 40–190 ms of HTTP, tokenization, routing and
-//   detokenization, plus 0–6 decode steps between a prompt's prefill and its
+// - ttft_ms + ttft_steps: 30–170 ms of HTTP, tokenization, routing and
+//   detokenization, plus 0–7 decode steps between a prompt's prefill and its
 //   first token at the client (admission at iteration boundaries, overlap
 //   schedulers returning tokens a step late, the detokenizer's own loop);
 // - sync/burst/budget_scale: how synchronised the benchmark clients stay and
 //   the effective token budget of the benchmarked engines;
-// - moe_scale: routed experts 0.69–1.38× the table (distribution and EP
+// - moe_scale: routed experts 0.65–1.37× the table (distribution and EP
 //   imbalance of real routing).
+// Each row weighs 1/√n of its model's row count (see fit.rs), so the model
+// measured most does not steer a backend's constants.
 // ---------------------------------------------------------------------------
 
 const BUILTIN: Calibration = Calibration {
     vllm: BackendConstants {
-        step_ms: 1.3281,
-        seq_us: 47.5000,
-        decode_scale: 0.9023,
-        prefill_scale: 0.5171,
-        ttft_ms: 40.5078,
-        burst: 0.5023,
-        kv_handoff_ms: 223.6133,
+        step_ms: 0.4297,
+        seq_us: 45.3516,
+        decode_scale: 0.9683,
+        prefill_scale: 1.1299,
+        ttft_ms: 65.8984,
+        burst: 0.1469,
+        kv_handoff_ms: 199.1992,
         kv_bw_eff: 1.0000,
-        sync: 0.6074,
-        budget_scale: 0.2493,
-        moe_scale: 0.9707,
-        ttft_steps: 1.7969,
+        sync: 0.4111,
+        budget_scale: 0.1650,
+        moe_scale: 0.6489,
+        ttft_steps: 0.0391,
     },
     sglang: BackendConstants {
-        step_ms: 0.9375,
-        seq_us: 30.4688,
-        decode_scale: 0.8511,
-        prefill_scale: 1.2197,
-        ttft_ms: 131.3281,
+        step_ms: 0.8594,
+        seq_us: 33.9844,
+        decode_scale: 0.8730,
+        prefill_scale: 1.2832,
+        ttft_ms: 122.5391,
         burst: 0.0000,
         kv_handoff_ms: 0.0000,
-        kv_bw_eff: 1.0000,
-        sync: 0.2646,
+        kv_bw_eff: 0.9750,
+        sync: 0.2520,
         budget_scale: 2.0000,
-        moe_scale: 1.0977,
-        ttft_steps: 5.8047,
+        moe_scale: 1.0171,
+        ttft_steps: 6.4531,
     },
     trtllm: BackendConstants {
-        step_ms: 1.0547,
-        seq_us: 18.3594,
-        decode_scale: 0.6875,
-        prefill_scale: 1.2417,
-        ttft_ms: 61.0156,
-        burst: 0.1645,
-        kv_handoff_ms: 173.8086,
+        step_ms: 0.0000,
+        seq_us: 5.4688,
+        decode_scale: 0.8438,
+        prefill_scale: 1.0537,
+        ttft_ms: 29.2773,
+        burst: 0.1664,
+        kv_handoff_ms: 122.5391,
         kv_bw_eff: 0.0500,
-        sync: 0.5518,
-        budget_scale: 1.0458,
-        moe_scale: 0.6948,
-        ttft_steps: 4.9609,
+        sync: 0.5420,
+        budget_scale: 1.3900,
+        moe_scale: 0.6562,
+        ttft_steps: 7.0859,
     },
     vllm_early: BackendConstants {
         step_ms: 0.4688,
-        seq_us: 32.8125,
-        decode_scale: 1.0562,
-        prefill_scale: 1.3735,
-        ttft_ms: 188.4570,
-        burst: 0.1107,
+        seq_us: 27.1484,
+        decode_scale: 1.0732,
+        prefill_scale: 1.3564,
+        ttft_ms: 168.9258,
+        burst: 0.1176,
         kv_handoff_ms: 0.0000,
         kv_bw_eff: 1.0000,
-        sync: 0.3154,
+        sync: 0.3291,
         budget_scale: 0.4873,
-        moe_scale: 1.3149,
+        moe_scale: 1.3125,
         ttft_steps: 0.0000,
     },
     sglang_early: BackendConstants {
-        step_ms: 0.6250,
-        seq_us: 23.4766,
-        decode_scale: 0.8804,
-        prefill_scale: 1.2686,
-        ttft_ms: 40.0195,
-        burst: 0.3373,
-        kv_handoff_ms: 272.4414,
+        step_ms: 0.6641,
+        seq_us: 23.6719,
+        decode_scale: 0.9072,
+        prefill_scale: 1.2979,
+        ttft_ms: 36.1133,
+        burst: 0.3100,
+        kv_handoff_ms: 273.9062,
         kv_bw_eff: 0.0500,
-        sync: 0.7217,
-        budget_scale: 1.5621,
-        moe_scale: 1.3760,
+        sync: 0.7100,
+        budget_scale: 1.6244,
+        moe_scale: 1.3711,
         ttft_steps: 0.0000,
     },
     trtllm_early: BackendConstants {
         step_ms: 0.0000,
-        seq_us: 8.6328,
-        decode_scale: 1.0757,
-        prefill_scale: 1.1880,
-        ttft_ms: 86.8945,
-        burst: 0.1215,
+        seq_us: 10.9766,
+        decode_scale: 1.0684,
+        prefill_scale: 1.1636,
+        ttft_ms: 88.8477,
+        burst: 0.1352,
         kv_handoff_ms: 20.0000,
         kv_bw_eff: 0.5000,
-        sync: 0.2773,
-        budget_scale: 0.7180,
-        moe_scale: 0.7510,
-        ttft_steps: 2.8359,
+        sync: 0.3193,
+        budget_scale: 0.5276,
+        moe_scale: 0.7534,
+        ttft_steps: 3.0234,
     },
     roofline: RooflineEff {
         gemm: 0.7,

@@ -50,6 +50,21 @@ impl Models {
         self.0.get(name)?.as_ref().ok().map(|(m, _)| m.is_moe())
     }
 
+    /// The architecture a model name resolves to, as a key: checkpoints of
+    /// one model (DeepSeek-V3 and -R1, a model and its FP8 or NVFP4
+    /// quantization) share it; `None` when the name did not resolve.
+    pub fn architecture_key(&self, name: &str) -> Option<String> {
+        let (m, _) = self.0.get(name)?.as_ref().ok()?;
+        Some(format!(
+            "{}/{}/{}x{}/{}",
+            m.architecture,
+            m.model_type,
+            m.num_layers,
+            m.hidden_size,
+            m.moe.as_ref().map_or(0, |e| e.num_experts)
+        ))
+    }
+
     fn get(&self, name: &str) -> Result<(&ModelArch, (GemmQuant, GemmQuant)), String> {
         match self.0.get(name) {
             Some(Ok((m, ck))) => Ok((m, *ck)),

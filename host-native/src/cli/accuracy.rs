@@ -27,7 +27,9 @@ use dgdr_core::perf::{BackendConstants, Calibration};
 /// `--cv K` refits the per-backend constants K times, each time holding out
 /// whole deployment groups (same model, system, backend, mode, ISL/OSL and
 /// layout), and reports the error of the held-out predictions: the figure to
-/// expect on deployments the constants never saw.
+/// expect on deployments the constants never saw. `--cv-models` holds out
+/// whole models instead (one fold per model architecture): the figure to
+/// expect on a model nobody measured.
 ///
 /// Exit codes: 0 done, 2 the file could not be read.
 #[derive(Debug, clap::Args)]
@@ -42,6 +44,10 @@ pub struct Args {
     /// deployment groups.
     #[arg(long, value_name = "K")]
     cv: Option<usize>,
+    /// Also cross-validate holding out whole models: each model (its
+    /// checkpoints together) predicted with constants fitted without it.
+    #[arg(long)]
+    cv_models: bool,
     /// Refit the per-backend constants on all rows first, report with them,
     /// and print them as Rust for core/src/perf/constants.rs.
     #[arg(long)]
@@ -69,6 +75,11 @@ struct JsonReport {
     cross_validated: Option<Vec<SliceStats>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     folds: Option<usize>,
+    /// Each model held out in turn.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cross_validated_by_model: Option<Vec<SliceStats>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    model_folds: Option<usize>,
     /// How well the predictions order each group's deployments.
     ranking: Ranking,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -105,6 +116,12 @@ pub fn run(args: &Args) -> i32 {
         let (held, _) = fit::cross_validate(&models, &rows, k, Calibration::prior(), args.rounds);
         (k, report(&outcomes(&rows, &models, &held)), held)
     });
+    let by_model = args.cv_models.then(|| {
+        let (fold, k) = fit::model_folds(&rows, &models);
+        let (held, _) =
+            fit::cross_validate_folds(&models, &rows, &fold, k, Calibration::prior(), args.rounds);
+        (k, report(&outcomes(&rows, &models, &held)), held)
+    });
     if let Some(path) = &args.rows_out
         && let Err(e) = write_rows(path, &rows, &preds, cv.as_ref().map(|c| &c.2))
     {
@@ -122,6 +139,8 @@ pub fn run(args: &Args) -> i32 {
             in_sample,
             cross_validated: cv.as_ref().map(|c| c.1.clone()),
             folds: cv.as_ref().map(|c| c.0),
+            cross_validated_by_model: by_model.as_ref().map(|c| c.1.clone()),
+            model_folds: by_model.as_ref().map(|c| c.0),
             ranking: ranking_of(&rows, &preds),
             ranking_cross_validated: cv.as_ref().map(|c| ranking_of(&rows, &c.2)),
         };
@@ -155,6 +174,19 @@ pub fn run(args: &Args) -> i32 {
                 paint(
                     format!(
                         "Cross-validated ({k} folds of whole deployment groups, constants refitted without them):"
+                    ),
+                    style::bold()
+                )
+            );
+            print_table(t, md);
+        }
+        if let Some((k, t, _)) = &by_model {
+            anstream::println!();
+            anstream::println!(
+                "{}",
+                paint(
+                    format!(
+                        "Cross-validated by model ({k} models, each held out in turn, constants refitted without it):"
                     ),
                     style::bold()
                 )
