@@ -33,15 +33,15 @@ fn ground_truth() -> Option<PathBuf> {
 /// (slice, least share of rows predicted %, most TTFT MdAPE %, most TPOT
 /// MdAPE %) as committed in docs/accuracy.md (in-sample).
 const COMMITTED: &[(&str, f64, f64, f64)] = &[
-    ("all", 100.0, 31.4, 14.9),
-    ("mode=agg", 100.0, 23.3, 10.1),
-    ("mode=disagg", 100.0, 71.4, 39.2),
-    ("backend=vllm", 100.0, 16.7, 11.3),
-    ("backend=sglang", 100.0, 35.5, 14.3),
-    ("backend=trtllm", 100.0, 47.6, 18.5),
-    ("arch=dense", 100.0, 20.4, 6.6),
-    ("arch=moe", 100.0, 37.0, 19.5),
-    ("inputs=complete", 100.0, 24.5, 10.5),
+    ("all", 100.0, 32.5, 13.7),
+    ("mode=agg", 100.0, 22.2, 9.4),
+    ("mode=disagg", 100.0, 73.7, 39.5),
+    ("backend=vllm", 100.0, 15.4, 9.1),
+    ("backend=sglang", 100.0, 37.2, 14.2),
+    ("backend=trtllm", 100.0, 48.7, 18.4),
+    ("arch=dense", 100.0, 21.0, 6.5),
+    ("arch=moe", 100.0, 37.9, 18.4),
+    ("inputs=complete", 100.0, 23.8, 9.9),
 ];
 
 /// Percentage points of slack.
