@@ -365,3 +365,52 @@ pub fn cross_validate_folds(
     }
     (out, fits)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::accuracy::rows::read_rows;
+
+    fn rows(models: &[&str]) -> Vec<Row> {
+        let mut csv =
+            String::from("id,model_path,system,backend,mode,isl,osl,batch_size,tp_size\n");
+        for (i, m) in models.iter().enumerate() {
+            csv.push_str(&format!("r{i},{m},h200_sxm,vllm,agg,1024,128,8,8\n"));
+        }
+        read_rows(csv.as_bytes()).expect("rows")
+    }
+
+    #[test]
+    fn checkpoints_of_one_model_share_a_fold() {
+        let r = rows(&[
+            "deepseek-ai/DeepSeek-V3",
+            "deepseek-ai/DeepSeek-R1",
+            "meta-llama/Llama-3.1-8B-Instruct",
+            "nvidia/Llama-3.1-8B-Instruct-FP8",
+            "meta-llama/Llama-3.1-70B",
+        ]);
+        let models = Models::for_rows(&r);
+        let (fold, k) = model_folds(&r, &models);
+        assert_eq!(k, 3, "DeepSeek, Llama-8B and Llama-70B: {fold:?}");
+        assert_eq!(fold[0], fold[1]);
+        assert_eq!(fold[2], fold[3]);
+        assert_ne!(fold[0], fold[2]);
+        assert_ne!(fold[2], fold[4]);
+    }
+
+    #[test]
+    fn every_model_weighs_the_square_root_of_its_rows() {
+        let r = rows(&["a", "a", "a", "a", "b"]);
+        let refs: Vec<&Row> = r.iter().collect();
+        let w = model_weights(&refs);
+        let total = |m: &str| -> f64 {
+            refs.iter()
+                .zip(&w)
+                .filter(|(row, _)| row.model == m)
+                .map(|(_, w)| w)
+                .sum()
+        };
+        assert!((total("a") - 2.0).abs() < 1e-12);
+        assert!((total("b") - 1.0).abs() < 1e-12);
+    }
+}
