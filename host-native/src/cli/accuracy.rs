@@ -168,30 +168,22 @@ pub fn run(args: &Args) -> i32 {
         anstream::println!("{}", paint(which, style::bold()));
         print_table(&in_sample, md);
         if let Some((k, t, _)) = &cv {
-            anstream::println!();
-            anstream::println!(
-                "{}",
-                paint(
-                    format!(
-                        "Cross-validated ({k} folds of whole deployment groups, constants refitted without them):"
-                    ),
-                    style::bold()
-                )
+            print_section(
+                &format!(
+                    "Cross-validated ({k} folds of whole deployment groups, constants refitted without them):"
+                ),
+                t,
+                md,
             );
-            print_table(t, md);
         }
         if let Some((k, t, _)) = &by_model {
-            anstream::println!();
-            anstream::println!(
-                "{}",
-                paint(
-                    format!(
-                        "Cross-validated by model ({k} models, each held out in turn, constants refitted without it):"
-                    ),
-                    style::bold()
-                )
+            print_section(
+                &format!(
+                    "Cross-validated by model ({k} models, each held out in turn, constants refitted without it):"
+                ),
+                t,
+                md,
             );
-            print_table(t, md);
         }
         anstream::println!();
         anstream::println!(
@@ -268,6 +260,13 @@ fn print_ranking(r: &Ranking, which: &str, md: bool, head: bool) {
             cells[7]
         );
     }
+}
+
+/// A titled table after a blank line.
+fn print_section(title: &str, t: &[SliceStats], md: bool) {
+    anstream::println!();
+    anstream::println!("{}", paint(title, style::bold()));
+    print_table(t, md);
 }
 
 fn print_table(t: &[SliceStats], md: bool) {
