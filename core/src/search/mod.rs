@@ -317,18 +317,11 @@ impl SearchResult {
         self.backends
             .iter()
             .filter_map(|&b| {
-                let p = self
-                    .prefill
-                    .iter()
-                    .filter(|e| e.backend == b)
-                    .map(|e| e.mapping.gpus)
-                    .min()?;
-                let d = self
-                    .decode
-                    .iter()
-                    .filter(|e| e.backend == b)
-                    .map(|e| e.mapping.gpus)
-                    .min()?;
+                let smallest = |engines: &mut dyn Iterator<Item = (ConcreteBackend, u32)>| {
+                    engines.filter(|(e, _)| *e == b).map(|(_, g)| g).min()
+                };
+                let p = smallest(&mut self.prefill.iter().map(|e| (e.backend, e.mapping.gpus)))?;
+                let d = smallest(&mut self.decode.iter().map(|e| (e.backend, e.mapping.gpus)))?;
                 Some(p.saturating_add(d))
             })
             .min()

@@ -204,7 +204,78 @@ pub fn run(args: &Args) -> i32 {
     exit::OK
 }
 
+/// Terminal layout of the slice tables: (spaces before, width) per column;
+/// the first column is left-aligned, the others right-aligned.
+const SLICE_COLUMNS: [(usize, usize); 11] = [
+    (0, 24),
+    (1, 5),
+    (1, 6),
+    (2, 10),
+    (1, 6),
+    (1, 5),
+    (1, 5),
+    (2, 10),
+    (1, 6),
+    (1, 5),
+    (1, 5),
+];
+
+/// Terminal layout of the ranking table (see [`SLICE_COLUMNS`]).
+const RANKING_COLUMNS: [(usize, usize); 8] = [
+    (0, 16),
+    (1, 6),
+    (1, 5),
+    (1, 15),
+    (1, 10),
+    (1, 11),
+    (1, 26),
+    (1, 10),
+];
+
+/// One table row: Markdown, or aligned to `columns` on a terminal.
+fn print_row<S: AsRef<str>>(cells: &[S], columns: &[(usize, usize)], md: bool) {
+    let cells: Vec<&str> = cells.iter().map(AsRef::as_ref).collect();
+    if md {
+        anstream::println!("| {} |", cells.join(" | "));
+        return;
+    }
+    let mut line = String::new();
+    for (i, (cell, &(gap, width))) in cells.iter().zip(columns).enumerate() {
+        line.push_str(&" ".repeat(gap));
+        if i == 0 {
+            line.push_str(&format!("{cell:<width$}"));
+        } else {
+            line.push_str(&format!("{cell:>width$}"));
+        }
+    }
+    anstream::println!("{line}");
+}
+
+/// A table's header: the names, and in Markdown the rule under them.
+fn print_head(names: &[&str], columns: &[(usize, usize)], md: bool) {
+    print_row(names, columns, md);
+    if md {
+        anstream::println!("|{}", "---|".repeat(names.len()));
+    }
+}
+
 fn print_ranking(r: &Ranking, which: &str, md: bool, head: bool) {
+    if head {
+        print_head(
+            &[
+                "predictions",
+                "groups",
+                "rows",
+                "median Spearman",
+                "best found",
+                "mean regret",
+                "SLA regret (median / mean)",
+                "SLA missed",
+            ],
+            &RANKING_COLUMNS,
+            md,
+        );
+    }
     let cells = [
         which.to_string(),
         r.groups.to_string(),
@@ -218,48 +289,7 @@ fn print_ranking(r: &Ranking, which: &str, md: bool, head: bool) {
         ),
         format!("{:.0}%", r.sla_violation_pct),
     ];
-    let names = [
-        "predictions",
-        "groups",
-        "rows",
-        "median Spearman",
-        "best found",
-        "mean regret",
-        "SLA regret (median / mean)",
-        "SLA missed",
-    ];
-    if md {
-        if head {
-            anstream::println!("| {} |", names.join(" | "));
-            anstream::println!("|{}", "---|".repeat(names.len()));
-        }
-        anstream::println!("| {} |", cells.join(" | "));
-    } else {
-        if head {
-            anstream::println!(
-                "{:<16} {:>6} {:>5} {:>15} {:>10} {:>11} {:>26} {:>10}",
-                names[0],
-                names[1],
-                names[2],
-                names[3],
-                names[4],
-                names[5],
-                names[6],
-                names[7]
-            );
-        }
-        anstream::println!(
-            "{:<16} {:>6} {:>5} {:>15} {:>10} {:>11} {:>26} {:>10}",
-            cells[0],
-            cells[1],
-            cells[2],
-            cells[3],
-            cells[4],
-            cells[5],
-            cells[6],
-            cells[7]
-        );
-    }
+    print_row(&cells, &RANKING_COLUMNS, md);
 }
 
 /// A titled table after a blank line.
@@ -270,38 +300,23 @@ fn print_section(title: &str, t: &[SliceStats], md: bool) {
 }
 
 fn print_table(t: &[SliceStats], md: bool) {
-    let head = [
-        "slice",
-        "rows",
-        "pred%",
-        "TTFT MdAPE",
-        "MAPE",
-        "±10%",
-        "±20%",
-        "TPOT MdAPE",
-        "MAPE",
-        "±10%",
-        "±20%",
-    ];
-    if md {
-        anstream::println!("| {} |", head.join(" | "));
-        anstream::println!("|{}", "---|".repeat(head.len()));
-    } else {
-        anstream::println!(
-            "{:<24} {:>5} {:>6}  {:>10} {:>6} {:>5} {:>5}  {:>10} {:>6} {:>5} {:>5}",
-            head[0],
-            head[1],
-            head[2],
-            head[3],
-            head[4],
-            head[5],
-            head[6],
-            head[7],
-            head[8],
-            head[9],
-            head[10]
-        );
-    }
+    print_head(
+        &[
+            "slice",
+            "rows",
+            "pred%",
+            "TTFT MdAPE",
+            "MAPE",
+            "±10%",
+            "±20%",
+            "TPOT MdAPE",
+            "MAPE",
+            "±10%",
+            "±20%",
+        ],
+        &SLICE_COLUMNS,
+        md,
+    );
     for s in t {
         let cells = [
             s.slice.clone(),
@@ -316,24 +331,7 @@ fn print_table(t: &[SliceStats], md: bool) {
             format!("{:.0}", s.tpot.within_10),
             format!("{:.0}", s.tpot.within_20),
         ];
-        if md {
-            anstream::println!("| {} |", cells.join(" | "));
-        } else {
-            anstream::println!(
-                "{:<24} {:>5} {:>6}  {:>10} {:>6} {:>5} {:>5}  {:>10} {:>6} {:>5} {:>5}",
-                cells[0],
-                cells[1],
-                cells[2],
-                cells[3],
-                cells[4],
-                cells[5],
-                cells[6],
-                cells[7],
-                cells[8],
-                cells[9],
-                cells[10]
-            );
-        }
+        print_row(&cells, &SLICE_COLUMNS, md);
     }
 }
 
