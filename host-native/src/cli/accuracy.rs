@@ -362,6 +362,9 @@ fn write_rows(
         "cv_tpot",
         "k_prefill",
         "k_decode1",
+        "fits",
+        "max_batch",
+        "kv_tokens",
         "error",
     ])?;
     let models = Models::for_rows(rows);
@@ -369,6 +372,7 @@ fn write_rows(
     for (i, (r, p)) in rows.iter().zip(preds).enumerate() {
         let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.3}"));
         let cvp = held.and_then(|h| h.get(i)).and_then(|x| x.as_ref().ok());
+        let est = pred.predict(r).ok().map(|p| p.estimate);
         w.write_record([
             r.id.clone(),
             r.model.clone(),
@@ -389,6 +393,11 @@ fn write_rows(
             f(cvp.map(|x| x.1)),
             f(pred.kernels(r).map(|k| k.0)),
             f(pred.kernels(r).map(|k| k.1)),
+            est.as_ref().map_or(String::new(), |e| e.fits.to_string()),
+            est.as_ref()
+                .map_or(String::new(), |e| e.max_batch.to_string()),
+            est.as_ref()
+                .map_or(String::new(), |e| e.kv_capacity_tokens.to_string()),
             p.as_ref().err().cloned().unwrap_or_default(),
         ])?;
     }
