@@ -45,18 +45,43 @@ pub struct EngineKnobs {
     /// SGLang `max_running_requests` (bounded by KV only; 4096 here),
     /// TensorRT-LLM `max_batch_size` (2048).
     pub max_seqs: u32,
-    /// Fraction of GPU memory the engine plans with: vLLM
-    /// `gpu_memory_utilization` 0.9, SGLang `mem_fraction_static` (≈ 0.85
-    /// at TP 1–2, 0.88 above), TensorRT-LLM `free_gpu_memory_fraction` 0.9
-    /// of what is free after weights.
-    pub mem_fraction: f64,
-    /// Whether `mem_fraction` applies to memory left after weights (TRT-LLM).
-    pub fraction_of_free: bool,
+    /// What the engine's memory fraction covers, and its default.
+    pub memory: MemoryRule,
     /// CUDA graphs and allocator slack, bytes per GPU.
     pub graph_bytes: u64,
     /// Whether admission reserves a sequence's whole KV (TRT-LLM's
     /// guaranteed-no-evict scheduler) rather than allocating as it grows.
     pub kv_reserve_full: bool,
+}
+
+/// How an engine splits GPU memory: what its memory fraction covers.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum MemoryRule {
+    /// vLLM `gpu_memory_utilization` (default 0.9): this share of the GPU
+    /// holds everything the engine allocates (weights, the profiled peak of
+    /// activations, CUDA graphs, non-torch memory); the KV cache gets what
+    /// is left of it.
+    ShareOfGpu(f64),
+    /// TensorRT-LLM `free_gpu_memory_fraction` (default 0.9): this share of
+    /// what is free after weights, activations and runtime becomes the KV
+    /// cache.
+    ShareOfFree(f64),
+    /// SGLang `mem_fraction_static`: the share holds the weights and the KV
+    /// pool only; activations and CUDA graphs live in the rest. Its default
+    /// depends on the GPU and the layout (see
+    /// `memory::sglang_static_fraction`).
+    StaticPool,
+}
+
+impl MemoryRule {
+    /// The engine's flag for the fraction, for messages.
+    pub fn flag(self) -> &'static str {
+        match self {
+            MemoryRule::ShareOfGpu(_) => "gpu-memory-utilization",
+            MemoryRule::ShareOfFree(_) => "free_gpu_memory_fraction",
+            MemoryRule::StaticPool => "mem-fraction-static",
+        }
+    }
 }
 
 /// Fitted constants of one backend (see the module docs for how).
@@ -347,8 +372,7 @@ pub fn engine_knobs(b: Backend) -> EngineKnobs {
             token_budget: 8192,
             token_budget_large: 16384,
             max_seqs: 4096,
-            mem_fraction: 0.87,
-            fraction_of_free: false,
+            memory: MemoryRule::StaticPool,
             graph_bytes: 2 << 30,
             kv_reserve_full: false,
         },
@@ -357,8 +381,7 @@ pub fn engine_knobs(b: Backend) -> EngineKnobs {
             token_budget: 8192,
             token_budget_large: 8192,
             max_seqs: 2048,
-            mem_fraction: 0.9,
-            fraction_of_free: true,
+            memory: MemoryRule::ShareOfFree(0.9),
             graph_bytes: 2 << 30,
             kv_reserve_full: true,
         },
@@ -367,8 +390,7 @@ pub fn engine_knobs(b: Backend) -> EngineKnobs {
             token_budget: 8192,
             token_budget_large: 8192,
             max_seqs: 1024,
-            mem_fraction: 0.9,
-            fraction_of_free: false,
+            memory: MemoryRule::ShareOfGpu(0.9),
             graph_bytes: 2 << 30,
             kv_reserve_full: false,
         },
@@ -442,18 +464,18 @@ const BUILTIN: Calibration = Calibration {
         ttft_steps: 0.8438,
     },
     sglang: BackendConstants {
-        step_ms: 1.0938,
-        seq_us: 29.1016,
-        decode_scale: 0.8975,
-        prefill_scale: 1.4102,
-        ttft_ms: 152.8125,
+        step_ms: 0.3906,
+        seq_us: 32.0312,
+        decode_scale: 0.9365,
+        prefill_scale: 1.3076,
+        ttft_ms: 159.6484,
         burst: 0.0000,
         kv_handoff_ms: 0.0000,
         kv_bw_eff: 0.5000,
-        sync: 0.2549,
+        sync: 0.2539,
         budget_scale: 1.0000,
-        moe_scale: 0.9463,
-        ttft_steps: 2.2500,
+        moe_scale: 0.9561,
+        ttft_steps: 2.8750,
     },
     trtllm: BackendConstants {
         step_ms: 0.0000,
@@ -484,17 +506,17 @@ const BUILTIN: Calibration = Calibration {
         ttft_steps: 0.0000,
     },
     sglang_early: BackendConstants {
-        step_ms: 0.7031,
-        seq_us: 23.6719,
-        decode_scale: 0.8975,
-        prefill_scale: 1.2881,
-        ttft_ms: 33.6719,
-        burst: 0.2709,
-        kv_handoff_ms: 241.1914,
+        step_ms: 0.1953,
+        seq_us: 24.2578,
+        decode_scale: 0.9390,
+        prefill_scale: 1.3467,
+        ttft_ms: 40.5078,
+        burst: 0.1020,
+        kv_handoff_ms: 186.5039,
         kv_bw_eff: 0.4981,
-        sync: 0.7295,
-        budget_scale: 1.3973,
-        moe_scale: 1.3857,
+        sync: 0.7383,
+        budget_scale: 1.3296,
+        moe_scale: 1.2734,
         ttft_steps: 0.0000,
     },
     trtllm_early: BackendConstants {

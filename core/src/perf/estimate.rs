@@ -13,7 +13,9 @@ mod role;
 use super::constants::{BackendConstants, Calibration, engine_knobs};
 use super::engine::{DisaggEngines, Engine, LinearCurve, Served};
 use super::error::PerfError;
-use super::memory::{KvCoeffs, Memory, budget_for, memory_arithmetic, plan_memory};
+use super::memory::{
+    KvCoeffs, Memory, budget_for, memory_arithmetic, plan_memory, plan_memory_raised,
+};
 use super::ops::{OpSource, OpTime, StepModel, StepShape};
 use super::parallel::Parallel;
 use super::quant::{QuantConfig, QuantOverrides, checkpoint_formats};
@@ -130,6 +132,9 @@ pub struct Estimate {
     pub max_batch: u32,
     /// Whether the weights and runtime leave room for at least one sequence.
     pub fits: bool,
+    /// Set when the layout does not fit at the engine's default memory
+    /// fraction but does at a raised one: the fraction the estimate assumes.
+    pub raised_memory_fraction: Option<f64>,
     pub quant: QuantConfig,
     pub sources: Sources,
     pub warnings: Vec<String>,
@@ -151,9 +156,22 @@ pub struct Breakdown {
 /// KV-cache arithmetic of one rank.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct KvPlan {
+    /// At the engine's default memory fraction.
     memory: Memory,
-    /// Bytes per token (sequences of the workload's length).
+    /// Whether that leaves any KV cache.
     fits: bool,
+    /// When it does not: the plan at a raised fraction, and that fraction.
+    /// A configuration someone gives (to estimate it, or measured) ran, so
+    /// its operator raised the fraction; its estimate uses this plan, while
+    /// the search only proposes layouts that fit at the default.
+    raised: Option<(Memory, f64)>,
+}
+
+impl KvPlan {
+    /// The plan the estimate runs with.
+    fn effective(&self) -> &Memory {
+        self.raised.as_ref().map_or(&self.memory, |(m, _)| m)
+    }
 }
 
 /// One engine (agg, or one side of disagg), prepared.
@@ -188,6 +206,12 @@ impl<'a> Side<'a> {
         )?;
         let checkpoint = Some(checkpoint_formats(req.model));
         let memory = plan_memory(req.model, req.system, req.backend, &quant, par, checkpoint);
+        let fits = memory.kv > 0;
+        let raised = (!fits)
+            .then(|| {
+                plan_memory_raised(req.model, req.system, req.backend, &quant, par, checkpoint)
+            })
+            .filter(|(m, _)| m.kv > 0);
         Ok(Side {
             step,
             lin: LinearCurve::default(),
@@ -195,7 +219,8 @@ impl<'a> Side<'a> {
             kv_whole: KvCoeffs::new(req.model, &quant, Parallel::tp(1)),
             kv: KvPlan {
                 memory,
-                fits: memory.kv > 0,
+                fits,
+                raised,
             },
             par,
         })
@@ -207,7 +232,7 @@ impl<'a> Side<'a> {
         if per <= 0.0 {
             return f64::INFINITY;
         }
-        self.kv.memory.kv as f64 / per
+        self.kv.effective().kv as f64 / per
     }
 
     fn kv_tokens(&self, len: u64) -> u64 {
@@ -344,6 +369,13 @@ impl<'a> Prepared<'a> {
                 "does not fit: {}",
                 memory_arithmetic(&main.kv.memory, self.req.backend)
             ));
+            if let Some((m, f)) = &main.kv.raised {
+                warnings.push(format!(
+                    "estimated as run with {} raised to {f:.2}, which leaves {:.1} GB of KV cache per GPU (as deployments of such layouts do)",
+                    knobs.memory.flag(),
+                    m.kv as f64 / 1e9
+                ));
+            }
         }
         let (served, gpus, prefill_memory, src) = match *mode {
             Mode::Agg { concurrency, .. } => {
@@ -487,6 +519,7 @@ impl<'a> Prepared<'a> {
             kv_capacity_tokens: main.kv_tokens(len),
             max_batch: max_batch.min(f64::from(u32::MAX)) as u32,
             fits,
+            raised_memory_fraction: main.kv.raised.as_ref().map(|(_, f)| *f),
             quant: self.quant,
             sources,
             warnings,

@@ -5,7 +5,7 @@
 
 use serde::Serialize;
 
-use super::constants::{EngineKnobs, engine_knobs};
+use super::constants::{EngineKnobs, MemoryRule, engine_knobs};
 use super::error::PerfError;
 use super::parallel::Parallel;
 use super::quant::{GemmQuant, QuantConfig, QuantOverrides, checkpoint_formats};
@@ -205,7 +205,7 @@ fn activation_bytes(model: &ModelArch, par: Parallel, tokens: u64, max_seqs: u64
     (t * per_token + logits) as u64
 }
 
-/// The engine's plan for one GPU's memory.
+/// The engine's plan for one GPU's memory, at its default memory fraction.
 pub fn plan_memory(
     model: &ModelArch,
     system: &SystemSpec,
@@ -216,7 +216,69 @@ pub fn plan_memory(
 ) -> Memory {
     let knobs = engine_knobs(backend);
     let weights = weights_per_gpu_with(model, quant, checkpoint, par).total();
-    plan_with(model, system, &knobs, par, weights)
+    plan_with(model, system, &knobs, par, weights, None)
+}
+
+/// The most memory fraction an operator can give an engine that does not
+/// fit at its default: deployments measured on such layouts ran, so they
+/// were started with the fraction raised.
+pub const RAISED_FRACTION: f64 = 0.95;
+
+/// [`plan_memory`] with the memory fraction raised to [`RAISED_FRACTION`]
+/// (for SGLang, at most what leaves its activations and CUDA graphs room
+/// outside the static pool), and that fraction.
+pub(crate) fn plan_memory_raised(
+    model: &ModelArch,
+    system: &SystemSpec,
+    backend: Backend,
+    quant: &QuantConfig,
+    par: Parallel,
+    checkpoint: Option<(GemmQuant, GemmQuant)>,
+) -> (Memory, f64) {
+    let knobs = engine_knobs(backend);
+    let weights = weights_per_gpu_with(model, quant, checkpoint, par).total();
+    let fraction = match knobs.memory {
+        MemoryRule::StaticPool => {
+            let gpu = system.gpu.memory_bytes as f64;
+            let budget = u64::from(budget_for(&knobs, system));
+            let outside = activation_bytes(model, par, budget, u64::from(knobs.max_seqs)) as f64
+                + knobs.graph_bytes as f64;
+            RAISED_FRACTION.min(1.0 - outside / gpu.max(1.0))
+        }
+        MemoryRule::ShareOfGpu(_) | MemoryRule::ShareOfFree(_) => RAISED_FRACTION,
+    };
+    (
+        plan_with(model, system, &knobs, par, weights, Some(fraction)),
+        fraction,
+    )
+}
+
+/// SGLang's default `mem_fraction_static` (`ServerArgs`,
+/// `_handle_gpu_memory_settings`, 0.5.x): `(GPU − reserved) / GPU`, with
+/// `reserved` in MiB = 512 + 1.5 × the chunked-prefill size + 2 × the CUDA
+/// graph batch limit + 1024 × (its TP size × PP) / 8, and at least 10 GiB
+/// on GPUs above 60 GiB. The graph batch limit is 512 on GPUs of 160 GiB
+/// and more or at TP ≥ 4, else 256. SGLang's TP size counts every GPU of
+/// the worker (attention DP runs inside it). Not modelled: the extra padding
+/// SGLang reserves per attention-DP rank, which at its default CUDA-graph
+/// batch would leave DeepSeek no room on 16 H100s, where it is served; such
+/// deployments set the fraction themselves.
+pub fn sglang_static_fraction(system: &SystemSpec, par: Parallel, chunk: u32) -> f64 {
+    const MIB: f64 = (1u64 << 20) as f64;
+    let gpu = system.gpu.memory_bytes as f64 / MIB;
+    let tp = f64::from(par.tp.max(1) * par.dp.max(1));
+    let pp = f64::from(par.pp.max(1));
+    let graph_bs = if gpu >= 160.0 * 1024.0 || tp >= 4.0 {
+        512.0
+    } else {
+        256.0
+    };
+    let mut reserved =
+        512.0 + 1.5 * f64::from(chunk.max(2048)) + 2.0 * graph_bs + 1024.0 * tp * pp / 8.0;
+    if gpu > 60.0 * 1024.0 {
+        reserved = reserved.max(10.0 * 1024.0);
+    }
+    ((gpu - reserved) / gpu.max(1.0)).clamp(0.0, 1.0)
 }
 
 fn plan_with(
@@ -225,22 +287,33 @@ fn plan_with(
     knobs: &EngineKnobs,
     par: Parallel,
     weights: u64,
+    fraction: Option<f64>,
 ) -> Memory {
     let gpu = system.gpu.memory_bytes;
-    let budget = u64::from(budget_for(knobs, system));
-    let activations = activation_bytes(model, par, budget, u64::from(knobs.max_seqs));
-    let reserve =
-        system.misc.other_mem_bytes + system.nccl_mem_bytes(par.worker_gpus()) + knobs.graph_bytes;
-    let (usable, kv) = if knobs.fraction_of_free {
-        let free = gpu.saturating_sub(weights + activations + reserve);
-        let kv = (free as f64 * knobs.mem_fraction) as u64;
-        (weights + activations + reserve + kv, kv)
-    } else {
-        let usable = (gpu as f64 * knobs.mem_fraction) as u64;
-        (
-            usable,
-            usable.saturating_sub(weights + activations + reserve),
-        )
+    let budget = budget_for(knobs, system);
+    let activations = activation_bytes(model, par, u64::from(budget), u64::from(knobs.max_seqs));
+    let runtime = system.misc.other_mem_bytes + system.nccl_mem_bytes(par.worker_gpus());
+    let reserve = runtime + knobs.graph_bytes;
+    let (usable, kv) = match knobs.memory {
+        MemoryRule::ShareOfFree(default) => {
+            let free = gpu.saturating_sub(weights + activations + reserve);
+            let kv = (free as f64 * fraction.unwrap_or(default)) as u64;
+            (weights + activations + reserve + kv, kv)
+        }
+        MemoryRule::ShareOfGpu(default) => {
+            let usable = (gpu as f64 * fraction.unwrap_or(default)) as u64;
+            (
+                usable,
+                usable.saturating_sub(weights + activations + reserve),
+            )
+        }
+        MemoryRule::StaticPool => {
+            // The pool is weights and KV; what the runtime allocated before
+            // SGLang measured free memory (context, NCCL) is outside both.
+            let f = fraction.unwrap_or_else(|| sglang_static_fraction(system, par, budget));
+            let usable = (gpu as f64 * f) as u64;
+            (usable, usable.saturating_sub(weights + runtime))
+        }
     };
     Memory {
         weights,
@@ -266,31 +339,53 @@ pub(crate) fn budget_for(knobs: &EngineKnobs, system: &SystemSpec) -> u32 {
 pub fn memory_arithmetic(m: &Memory, backend: Backend) -> String {
     let g = |b: u64| b as f64 / GB;
     let knobs = engine_knobs(backend);
-    let need = m.weights + m.activations + m.reserve;
-    let cmp = if need > m.usable { ">" } else { "≤" };
-    if knobs.fraction_of_free {
-        format!(
-            "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB of GPU memory; KV cache gets {:.2} × the rest = {:.1} GB",
-            g(m.weights),
-            g(m.activations),
-            g(m.reserve),
-            g(need),
-            g(m.gpu),
-            knobs.mem_fraction,
-            g(m.kv)
-        )
-    } else {
-        format!(
-            "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB ({:.2} × {:.1} GB); KV cache gets {:.1} GB",
-            g(m.weights),
-            g(m.activations),
-            g(m.reserve),
-            g(need),
-            g(m.usable),
-            knobs.mem_fraction,
-            g(m.gpu),
-            g(m.kv)
-        )
+    let share = |part: u64, whole: u64| part as f64 / (whole as f64).max(1.0);
+    match knobs.memory {
+        MemoryRule::ShareOfFree(_) => {
+            let need = m.weights + m.activations + m.reserve;
+            let cmp = if need > m.gpu { ">" } else { "≤" };
+            format!(
+                "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB of GPU memory; KV cache gets {:.2} × the rest = {:.1} GB",
+                g(m.weights),
+                g(m.activations),
+                g(m.reserve),
+                g(need),
+                g(m.gpu),
+                share(m.kv, m.gpu.saturating_sub(need)),
+                g(m.kv)
+            )
+        }
+        MemoryRule::ShareOfGpu(_) => {
+            let need = m.weights + m.activations + m.reserve;
+            let cmp = if need > m.usable { ">" } else { "≤" };
+            format!(
+                "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB ({:.2} × {:.1} GB); KV cache gets {:.1} GB",
+                g(m.weights),
+                g(m.activations),
+                g(m.reserve),
+                g(need),
+                g(m.usable),
+                share(m.usable, m.gpu),
+                g(m.gpu),
+                g(m.kv)
+            )
+        }
+        MemoryRule::StaticPool => {
+            let runtime = m.reserve.saturating_sub(knobs.graph_bytes);
+            let need = m.weights + runtime;
+            let cmp = if need > m.usable { ">" } else { "≤" };
+            format!(
+                "weights {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB static pool ({}={:.3} × {:.1} GB; activations and CUDA graphs use the rest); KV cache gets {:.1} GB",
+                g(m.weights),
+                g(runtime),
+                g(need),
+                g(m.usable),
+                knobs.memory.flag(),
+                share(m.usable, m.gpu),
+                g(m.gpu),
+                g(m.kv)
+            )
+        }
     }
 }
 
@@ -436,6 +531,65 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("weights") && err.contains("GB"), "{err}");
+    }
+
+    #[test]
+    fn sglang_default_fraction_by_hand() {
+        let systems = SystemCatalog::builtin();
+        let h100 = systems.lookup("h100_sxm").unwrap();
+        // 80 GiB: reserved 512 + 1.5 × 8192 + 2 × 256 + 1024 / 8 = 13440 MiB.
+        let f = sglang_static_fraction(h100, Parallel::tp(1), 8192);
+        assert!((f - (81920.0 - 13440.0) / 81920.0).abs() < 1e-12, "{f}");
+        // TP 8: graph batch 512 and 1024 MiB for the parallel size.
+        let f8 = sglang_static_fraction(h100, Parallel::tp(8), 8192);
+        assert!((f8 - (81920.0 - 14848.0) / 81920.0).abs() < 1e-12, "{f8}");
+        // SGLang's TP size is every GPU of the worker, attention DP included.
+        let dep = Parallel {
+            tp: 1,
+            pp: 1,
+            dp: 8,
+            moe_tp: 1,
+            moe_ep: 8,
+        };
+        assert_eq!(sglang_static_fraction(h100, dep, 8192), f8);
+        // Large GPUs keep a larger share.
+        let h200 = systems.lookup("h200_sxm").unwrap();
+        assert!(sglang_static_fraction(h200, Parallel::tp(8), 8192) > f8);
+    }
+
+    #[test]
+    fn sglang_pool_leaves_activations_outside() {
+        let h100 = SystemCatalog::builtin().lookup("h100_sxm").unwrap();
+        let m = model("Qwen/Qwen3-32B");
+        let q = QuantConfig::resolve(&m, &QuantOverrides::default());
+        let mem = plan_memory(&m, h100, Backend::Sglang, &q, Parallel::tp(1), None);
+        let runtime = h100.misc.other_mem_bytes;
+        assert_eq!(mem.kv, mem.usable - mem.weights - runtime);
+        assert!(mem.activations > 0 && mem.kv > 0);
+        // vLLM plans activations and graphs inside its share.
+        let v = plan_memory(&m, h100, Backend::Vllm, &q, Parallel::tp(1), None);
+        assert_eq!(
+            v.kv,
+            v.usable
+                .saturating_sub(v.weights + v.activations + v.reserve)
+        );
+    }
+
+    #[test]
+    fn raised_fraction_only_for_given_layouts() {
+        let gb200 = SystemCatalog::builtin().lookup("gb200").unwrap();
+        let m = model("deepseek-ai/DeepSeek-V3");
+        let q = QuantConfig::resolve(&m, &QuantOverrides::default());
+        let par = Parallel::tp(4);
+        // 671 B fp8 parameters over 4 GPUs fill SGLang's default pool...
+        let (ok, default) = fits(&m, gb200, Backend::Sglang, &q, par, 1);
+        assert!(!ok && default.kv == 0, "{default:?}");
+        // ...and the raised fraction leaves room, with activations and
+        // graphs still outside the pool.
+        let (raised, f) = plan_memory_raised(&m, gb200, Backend::Sglang, &q, par, None);
+        assert!(raised.kv > 10_000_000_000, "{raised:?}");
+        assert!(f <= RAISED_FRACTION);
+        assert!(raised.gpu - raised.usable >= raised.activations + (2u64 << 30));
     }
 
     #[test]

@@ -24,7 +24,9 @@ pub mod parallel;
 pub mod quant;
 mod roofline;
 
-pub use constants::{BackendConstants, Calibration, VersionFamily, version_family};
+pub use constants::{
+    BackendConstants, Calibration, MemoryRule, VersionFamily, engine_knobs, version_family,
+};
 pub use error::PerfError;
 pub use estimate::{
     Breakdown, Estimate, EstimateRequest, Mode, Prepared, Sources, Worker, estimate, step_breakdown,

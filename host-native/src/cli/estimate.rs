@@ -427,9 +427,15 @@ fn single(args: &Args) -> i32 {
             .find(|w| w.starts_with("does not fit"))
             .cloned()
             .unwrap_or_else(|| "does not fit".to_string());
+        let raised = est.raised_memory_fraction.map_or(String::new(), |f| {
+            format!(
+                "; it fits with the engine's {} raised to {f:.2} (`--json` prints the estimate at that setting)",
+                dgdr_core::perf::engine_knobs(backend).memory.flag()
+            )
+        });
         return fail(
             format!(
-                "{model_name} {why} on each of the {} × {} GPUs of this layout; use more GPUs per worker (--tp, --dp, --moe-ep) or a narrower --gemm-quant/--moe-quant",
+                "{model_name} {why} on each of the {} × {} GPUs of this layout; use more GPUs per worker (--tp, --dp, --moe-ep) or a narrower --gemm-quant/--moe-quant{raised}",
                 est.total_gpus, system.sku
             ),
             exit::INVALID,
