@@ -3,7 +3,8 @@
 //! report's slices, both cross-validations and the per-row output.
 
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
+mod common;
+use common::dgdr;
 
 /// Rows of two models on one GPU, TTFT and TPOT rising with the load the
 /// way real engines do (the values are plausible, not measured).
@@ -24,16 +25,6 @@ fn rows_csv() -> String {
         }
     }
     csv
-}
-
-fn dgdr(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_dgdr"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the dgdr binary")
 }
 
 #[test]

@@ -4,7 +4,10 @@
 //! run with it).
 
 use serde_json::Value;
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
+
+mod common;
+use common::dgdr;
 
 fn estimate(tp: &str, json: bool) -> Output {
     let mut args = vec![
@@ -27,13 +30,7 @@ fn estimate(tp: &str, json: bool) -> Output {
     if json {
         args.push("--json");
     }
-    Command::new(env!("CARGO_BIN_EXE_dgdr"))
-        .args(&args)
-        .env("NO_COLOR", "1")
-        .env_remove("CLICOLOR_FORCE")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run the dgdr binary")
+    dgdr(&args)
 }
 
 #[test]

@@ -208,9 +208,7 @@ impl<'a> Side<'a> {
         let memory = plan_memory(req.model, req.system, req.backend, &quant, par, checkpoint);
         let fits = memory.kv > 0;
         let raised = (!fits)
-            .then(|| {
-                plan_memory_raised(req.model, req.system, req.backend, &quant, par, checkpoint)
-            })
+            .then(|| plan_memory_raised(req.model, req.system, req.backend, par, &memory))
             .filter(|(m, _)| m.kv > 0);
         Ok(Side {
             step,

@@ -224,31 +224,27 @@ pub fn plan_memory(
 /// were started with the fraction raised.
 pub const RAISED_FRACTION: f64 = 0.95;
 
-/// [`plan_memory`] with the memory fraction raised to [`RAISED_FRACTION`]
-/// (for SGLang, at most what leaves its activations and CUDA graphs room
-/// outside the static pool), and that fraction.
+/// A plan (`default`, from [`plan_memory`]) redone with the memory fraction
+/// raised to [`RAISED_FRACTION`] (for SGLang, at most what leaves its
+/// activations and CUDA graphs room outside the static pool), and that
+/// fraction.
 pub(crate) fn plan_memory_raised(
     model: &ModelArch,
     system: &SystemSpec,
     backend: Backend,
-    quant: &QuantConfig,
     par: Parallel,
-    checkpoint: Option<(GemmQuant, GemmQuant)>,
+    default: &Memory,
 ) -> (Memory, f64) {
     let knobs = engine_knobs(backend);
-    let weights = weights_per_gpu_with(model, quant, checkpoint, par).total();
     let fraction = match knobs.memory {
         MemoryRule::StaticPool => {
-            let gpu = system.gpu.memory_bytes as f64;
-            let budget = u64::from(budget_for(&knobs, system));
-            let outside = activation_bytes(model, par, budget, u64::from(knobs.max_seqs)) as f64
-                + knobs.graph_bytes as f64;
-            RAISED_FRACTION.min(1.0 - outside / gpu.max(1.0))
+            let outside = (default.activations + knobs.graph_bytes) as f64;
+            RAISED_FRACTION.min(1.0 - outside / (default.gpu as f64).max(1.0))
         }
         MemoryRule::ShareOfGpu(_) | MemoryRule::ShareOfFree(_) => RAISED_FRACTION,
     };
     (
-        plan_with(model, system, &knobs, par, weights, Some(fraction)),
+        plan_with(model, system, &knobs, par, default.weights, Some(fraction)),
         fraction,
     )
 }
@@ -340,30 +336,30 @@ pub fn memory_arithmetic(m: &Memory, backend: Backend) -> String {
     let g = |b: u64| b as f64 / GB;
     let knobs = engine_knobs(backend);
     let share = |part: u64, whole: u64| part as f64 / (whole as f64).max(1.0);
+    // vLLM and TensorRT-LLM plan activations and the runtime before the KV
+    // cache alike; they differ in what the KV cache gets of the rest.
+    let need = m.weights + m.activations + m.reserve;
+    let sum = format!(
+        "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB",
+        g(m.weights),
+        g(m.activations),
+        g(m.reserve),
+        g(need)
+    );
     match knobs.memory {
         MemoryRule::ShareOfFree(_) => {
-            let need = m.weights + m.activations + m.reserve;
             let cmp = if need > m.gpu { ">" } else { "≤" };
             format!(
-                "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB of GPU memory; KV cache gets {:.2} × the rest = {:.1} GB",
-                g(m.weights),
-                g(m.activations),
-                g(m.reserve),
-                g(need),
+                "{sum} {cmp} {:.1} GB of GPU memory; KV cache gets {:.2} × the rest = {:.1} GB",
                 g(m.gpu),
                 share(m.kv, m.gpu.saturating_sub(need)),
                 g(m.kv)
             )
         }
         MemoryRule::ShareOfGpu(_) => {
-            let need = m.weights + m.activations + m.reserve;
             let cmp = if need > m.usable { ">" } else { "≤" };
             format!(
-                "weights {:.1} GB + activations {:.1} GB + runtime {:.1} GB = {:.1} GB {cmp} {:.1} GB ({:.2} × {:.1} GB); KV cache gets {:.1} GB",
-                g(m.weights),
-                g(m.activations),
-                g(m.reserve),
-                g(need),
+                "{sum} {cmp} {:.1} GB ({:.2} × {:.1} GB); KV cache gets {:.1} GB",
                 g(m.usable),
                 share(m.usable, m.gpu),
                 g(m.gpu),
@@ -586,7 +582,7 @@ mod tests {
         assert!(!ok && default.kv == 0, "{default:?}");
         // ...and the raised fraction leaves room, with activations and
         // graphs still outside the pool.
-        let (raised, f) = plan_memory_raised(&m, gb200, Backend::Sglang, &q, par, None);
+        let (raised, f) = plan_memory_raised(&m, gb200, Backend::Sglang, par, &default);
         assert!(raised.kv > 10_000_000_000, "{raised:?}");
         assert!(f <= RAISED_FRACTION);
         assert!(raised.gpu - raised.usable >= raised.activations + (2u64 << 30));
