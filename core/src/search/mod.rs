@@ -310,6 +310,14 @@ pub struct SearchResult {
     pub notes: Vec<String>,
 }
 
+/// GPUs of the smallest engine of backend `b` among `(backend, GPUs)` pairs.
+fn fewest_gpus(
+    engines: impl Iterator<Item = (ConcreteBackend, u32)>,
+    b: ConcreteBackend,
+) -> Option<u32> {
+    engines.filter(|(e, _)| *e == b).map(|(_, g)| g).min()
+}
+
 impl SearchResult {
     /// GPUs of the smallest prefill engine plus the smallest decode engine of
     /// one backend: what a disaggregated deployment needs at least.
@@ -317,11 +325,8 @@ impl SearchResult {
         self.backends
             .iter()
             .filter_map(|&b| {
-                let smallest = |engines: &mut dyn Iterator<Item = (ConcreteBackend, u32)>| {
-                    engines.filter(|(e, _)| *e == b).map(|(_, g)| g).min()
-                };
-                let p = smallest(&mut self.prefill.iter().map(|e| (e.backend, e.mapping.gpus)))?;
-                let d = smallest(&mut self.decode.iter().map(|e| (e.backend, e.mapping.gpus)))?;
+                let p = fewest_gpus(self.prefill.iter().map(|e| (e.backend, e.mapping.gpus)), b)?;
+                let d = fewest_gpus(self.decode.iter().map(|e| (e.backend, e.mapping.gpus)), b)?;
                 Some(p.saturating_add(d))
             })
             .min()

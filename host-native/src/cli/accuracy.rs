@@ -372,7 +372,18 @@ fn write_rows(
     for (i, (r, p)) in rows.iter().zip(preds).enumerate() {
         let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.3}"));
         let cvp = held.and_then(|h| h.get(i)).and_then(|x| x.as_ref().ok());
-        let est = pred.predict(r).ok().map(|p| p.estimate);
+        let kernels = pred.kernels(r);
+        let (fits, max_batch, kv_tokens) = pred.predict(r).map_or_else(
+            |_| Default::default(),
+            |p| {
+                let e = p.estimate;
+                (
+                    e.fits.to_string(),
+                    e.max_batch.to_string(),
+                    e.kv_capacity_tokens.to_string(),
+                )
+            },
+        );
         w.write_record([
             r.id.clone(),
             r.model.clone(),
@@ -391,13 +402,11 @@ fn write_rows(
             f(p.as_ref().ok().map(|x| x.1)),
             f(cvp.map(|x| x.0)),
             f(cvp.map(|x| x.1)),
-            f(pred.kernels(r).map(|k| k.0)),
-            f(pred.kernels(r).map(|k| k.1)),
-            est.as_ref().map_or(String::new(), |e| e.fits.to_string()),
-            est.as_ref()
-                .map_or(String::new(), |e| e.max_batch.to_string()),
-            est.as_ref()
-                .map_or(String::new(), |e| e.kv_capacity_tokens.to_string()),
+            f(kernels.map(|k| k.0)),
+            f(kernels.map(|k| k.1)),
+            fits,
+            max_batch,
+            kv_tokens,
             p.as_ref().err().cloned().unwrap_or_default(),
         ])?;
     }
