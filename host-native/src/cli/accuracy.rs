@@ -61,7 +61,9 @@ pub struct Args {
     /// Print the tables as Markdown (for docs/accuracy.md).
     #[arg(long)]
     markdown: bool,
-    /// Write each row's prediction and error to this CSV (for analysis).
+    /// Write each row's prediction and error to this CSV (for analysis);
+    /// `cv_ttft`/`cv_tpot` hold the `--cv` predictions, or the
+    /// `--cv-models` ones when only that is given.
     #[arg(long, value_name = "FILE")]
     rows_out: Option<PathBuf>,
 }
@@ -123,7 +125,12 @@ pub fn run(args: &Args) -> i32 {
         (k, report(&outcomes(&rows, &models, &held)), held)
     });
     if let Some(path) = &args.rows_out
-        && let Err(e) = write_rows(path, &rows, &preds, cv.as_ref().map(|c| &c.2))
+        && let Err(e) = write_rows(
+            path,
+            &rows,
+            &preds,
+            cv.as_ref().or(by_model.as_ref()).map(|c| &c.2),
+        )
     {
         eprintln!(
             "{} cannot write {}: {e}",
