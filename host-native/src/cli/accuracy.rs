@@ -128,7 +128,7 @@ pub fn run(args: &Args) -> i32 {
         && let Err(e) = write_rows(
             path,
             &rows,
-            &preds,
+            calibration,
             cv.as_ref().or(by_model.as_ref()).map(|c| &c.2),
         )
     {
@@ -342,10 +342,12 @@ fn print_table(t: &[SliceStats], md: bool) {
     }
 }
 
+/// Writes each row's prediction (with `calibration`, the constants of the
+/// report) and, when given, its held-out prediction.
 fn write_rows(
     path: &PathBuf,
     rows: &[Row],
-    preds: &[Result<(f64, f64), String>],
+    calibration: Calibration,
     held: Option<&Vec<Result<(f64, f64), String>>>,
 ) -> std::io::Result<()> {
     let mut w = csv::Writer::from_path(path)?;
@@ -375,15 +377,15 @@ fn write_rows(
         "error",
     ])?;
     let models = Models::for_rows(rows);
-    let mut pred = crate::accuracy::predict::Predictor::new(&models, Calibration::builtin());
-    for (i, (r, p)) in rows.iter().zip(preds).enumerate() {
+    let mut pred = crate::accuracy::predict::Predictor::new(&models, calibration);
+    for (i, r) in rows.iter().enumerate() {
         let f = |x: Option<f64>| x.map_or(String::new(), |v| format!("{v:.3}"));
         let cvp = held.and_then(|h| h.get(i)).and_then(|x| x.as_ref().ok());
         let kernels = pred.kernels(r);
-        let (fits, max_batch, kv_tokens) = pred.predict(r).map_or_else(
+        let p = pred.predict(r).map(|x| x.estimate);
+        let (fits, max_batch, kv_tokens) = p.as_ref().map_or_else(
             |_| Default::default(),
-            |p| {
-                let e = p.estimate;
+            |e| {
                 (
                     e.fits.to_string(),
                     e.max_batch.to_string(),
@@ -405,8 +407,8 @@ fn write_rows(
             r.dp.map_or(String::new(), |x| x.to_string()),
             f(r.ttft_ms),
             f(r.tpot_ms),
-            f(p.as_ref().ok().map(|x| x.0)),
-            f(p.as_ref().ok().map(|x| x.1)),
+            f(p.as_ref().ok().map(|e| e.ttft_ms)),
+            f(p.as_ref().ok().map(|e| e.tpot_ms)),
             f(cvp.map(|x| x.0)),
             f(cvp.map(|x| x.1)),
             f(kernels.map(|k| k.0)),
