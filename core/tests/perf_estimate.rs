@@ -298,3 +298,62 @@ fn wide_expert_parallelism_exchanges_only_routed_tokens() {
     );
     assert!(we < 1.2 * ne, "DEP32 experts {we} ms vs DEP8 {ne} ms");
 }
+
+#[test]
+fn deepseek_v4_times_its_measured_attention_blocks() {
+    // DeepSeek-V4-Flash on 8 × B200 with SGLang: the 21 ratio-4 and 20
+    // ratio-128 layers take their attention block from the measured
+    // DeepSeek-V4 module tables; the 2 window-only layers, which have no
+    // table, are composed from projections and window attention.
+    let m = model("deepseek-ai/DeepSeek-V4-Flash");
+    let s = sys("b200_sxm");
+    let req = agg(&m, s, Backend::Sglang, Parallel::tp(8), 8192, 1024, 64);
+    let e = estimate(&req).unwrap();
+    assert_eq!(
+        e.quant.kv.as_str(),
+        "fp8",
+        "V4 keeps its compressed KV in FP8"
+    );
+    let bd = step_breakdown(&req).unwrap();
+    let count = |ops: &[dgdr_core::perf::OpTime], name: &str| -> f64 {
+        ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
+    };
+    assert_eq!(count(&bd.prefill, "attn.compressed_context_module"), 41.0);
+    assert_eq!(count(&bd.decode, "attn.compressed_generation_module"), 41.0);
+    assert_eq!(count(&bd.decode, "attn.generation"), 2.0);
+    for o in bd
+        .decode
+        .iter()
+        .filter(|o| o.name.starts_with("attn.compressed"))
+    {
+        assert!(o.table.is_some_and(|t| t.starts_with("dsv4_")), "{o:?}");
+    }
+    // The ratio-4 layers (top-512 of a quarter of the context, plus the
+    // indexer) cost more per decode step than the ratio-128 ones.
+    let per_layer = |table: &str| {
+        bd.decode
+            .iter()
+            .find(|o| o.table == Some(table))
+            .map(|o| o.ms)
+            .unwrap()
+    };
+    assert!(per_layer("dsv4_csa_generation_module") > per_layer("dsv4_hca_generation_module"));
+    // Far cheaper KV than DeepSeek-V3's MLA: several times the capacity.
+    let v3 = model("deepseek-ai/DeepSeek-V3");
+    let v3e = estimate(&agg(
+        &v3,
+        s,
+        Backend::Sglang,
+        Parallel::tp(8),
+        8192,
+        1024,
+        64,
+    ))
+    .unwrap();
+    assert!(
+        e.kv_capacity_tokens > 5 * v3e.kv_capacity_tokens,
+        "{} {}",
+        e.kv_capacity_tokens,
+        v3e.kv_capacity_tokens
+    );
+}

@@ -422,6 +422,20 @@ const PUBLISHED: &[(&str, f64, Option<Active>, f64)] = &[
         0.015,
     ),
     ("nvidia/Llama-3_3-Nemotron-Super-49B-v1", 49.9e9, None, 0.01),
+    // DeepSeek-V4 release: "284B parameters (13B activated)" and "1.6T (49B
+    // activated)", the activated ones without the input embedding.
+    (
+        "deepseek-ai/DeepSeek-V4-Flash",
+        284e9,
+        Some(Active::WithoutEmbedding(13e9)),
+        0.04,
+    ),
+    (
+        "deepseek-ai/DeepSeek-V4-Pro",
+        1.6e12,
+        Some(Active::WithoutEmbedding(49e9)),
+        0.03,
+    ),
     (
         "nvidia/NVIDIA-Nemotron-3-Nano-30B-A3B-BF16",
         31.6e9,
@@ -509,6 +523,21 @@ fn kv_cache_bytes_follow_the_attention_kind() {
         let a = resolve(id).unwrap();
         assert_eq!(a.kv_bytes_per_token(2), want, "{id}");
     }
+    // DeepSeek-V4-Flash: one 512-wide entry per 4 tokens (with the indexer's
+    // 128-wide key) on the 21 ratio-4 layers and per 128 tokens on the 20
+    // ratio-128 layers; every one of the 43 layers keeps the raw KV of the
+    // last 128 tokens.
+    let v4 = resolve("deepseek-ai/DeepSeek-V4-Flash").unwrap();
+    assert_eq!(v4.family, Family::CompressedMoe);
+    assert_eq!(
+        v4.kv_bytes_per_token(2),
+        21 * (512 + 128) * 2 / 4 + 20 * 512 * 2 / 128
+    );
+    assert_eq!(v4.windowed_kv_bytes_per_token(2), 43 * 512 * 2);
+    assert_eq!(
+        v4.kv_bytes_for_sequence(1000, 1),
+        1000 * (21 * (512 + 128) / 4 + 20 * 512 / 128) + 128 * 43 * 512
+    );
     let oss = resolve("openai/gpt-oss-120b").unwrap();
     assert_eq!(oss.windowed_kv_bytes_per_token(2), 2 * 8 * 64 * 2 * 18);
     assert_eq!(

@@ -17,7 +17,7 @@ use serde::Serialize;
 use super::constants::RooflineEff;
 use super::error::PerfError;
 use super::parallel::Parallel;
-use super::quant::{GemmQuant, QuantConfig};
+use super::quant::{GemmQuant, KvQuant, QuantConfig};
 use super::roofline::{self, Comm};
 use super::table::{
     AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, Op, PerfDb, Source,
@@ -256,6 +256,23 @@ enum Attn {
         in_n: u64,
         state_bytes: u64,
     },
+    /// DeepSeek-V4 compressed attention (one key/value head of width `d`).
+    Compressed {
+        hq: u64,
+        d: u64,
+        q_lora: u64,
+        /// Grouped output projection: local groups × their rank, and the
+        /// input width of one group.
+        o_mid: u64,
+        o_in: u64,
+        /// Tokens per compressed entry (0: window only) and the raw window.
+        ratio: u64,
+        window: u64,
+        /// Indexer heads, head width and keys kept, where the layer has one.
+        index: Option<(u64, u64, u64)>,
+        /// Width of the residual stream in hidden sizes.
+        hc: u64,
+    },
     /// Replaced by one `hidden × hidden` linear map.
     Replaced,
 }
@@ -332,6 +349,9 @@ pub struct StepModel<'a> {
     kv_table: &'static str,
     kv_table_fallback: bool,
     mla_module: bool,
+    /// Keys of the measured DeepSeek-V4 attention-block tables that answer
+    /// this model (model, KV dtype, projection dtype), when some do.
+    dsv4_module: Option<[&'static str; 3]>,
     mla_dtype: &'static str,
     mla_gemm_dtype: &'static str,
     hidden: u64,
@@ -431,6 +451,43 @@ impl<'a> StepModel<'a> {
                 Op::MlaContextModule,
                 &[MLA_MODULE_MODEL, "bfloat16", kv_table, mla_gemm_dtype],
             );
+        let dsv4_module = model
+            .compressed
+            .as_ref()
+            .filter(|_| quant.kv == KvQuant::Fp8)
+            .and_then(|_| {
+                // The tables measure the two published shapes.
+                let models: &[&'static str] = match (h, model.attention.num_heads) {
+                    (4096, 64) => &[
+                        "sgl-project/DeepSeek-V4-Flash-FP8",
+                        "deepseek-ai/DeepSeek-V4-Flash",
+                    ],
+                    (7168, 128) => &[
+                        "deepseek-ai/DeepSeek-V4-Pro",
+                        "sgl-project/DeepSeek-V4-Pro-FP8",
+                    ],
+                    _ => &[],
+                };
+                let gemms: [&'static str; 2] = match quant.gemm {
+                    GemmQuant::Fp8 | GemmQuant::Fp8Block => ["fp8_block", "bfloat16"],
+                    _ => ["bfloat16", "fp8_block"],
+                };
+                let ops = [
+                    Op::Dsv4CsaContextModule,
+                    Op::Dsv4CsaGenerationModule,
+                    Op::Dsv4HcaContextModule,
+                    Op::Dsv4HcaGenerationModule,
+                ];
+                models.iter().find_map(|m| {
+                    gemms.iter().find_map(|g| {
+                        ["fp8", "fp8_e4m3"].into_iter().find_map(|kv| {
+                            ops.iter()
+                                .all(|op| has(*op, &[m, "bfloat16", kv, g]))
+                                .then_some([*m, kv, *g])
+                        })
+                    })
+                })
+            });
         Ok(StepModel {
             model,
             system,
@@ -448,6 +505,7 @@ impl<'a> StepModel<'a> {
             kv_table,
             kv_table_fallback,
             mla_module,
+            dsv4_module,
             mla_dtype: "bfloat16",
             mla_gemm_dtype,
             hidden: h,
@@ -972,6 +1030,13 @@ impl<'a> StepModel<'a> {
                     );
                     sink.add("mamba.out_gemm", n, self.dense_gemm(t, h, heads * hd));
                 }
+                Attn::Compressed { .. } => {
+                    self.compressed(s, sink, n, &g.attn);
+                    if let Attn::Compressed { hc, .. } = g.attn {
+                        eltwise_bytes +=
+                            t as f64 * h as f64 * 2.0 * 4.0 * hc.saturating_sub(1) as f64;
+                    }
+                }
                 Attn::Replaced => sink.add("attn.linear_gemm", n, self.dense_gemm(t, h, h)),
             }
             if !matches!(g.attn, Attn::None) && tp > 1 {
@@ -1087,6 +1152,196 @@ impl<'a> StepModel<'a> {
                 )),
             );
         }
+    }
+
+    /// DeepSeek-V4's attention block: its projections, the compressors of
+    /// its KV (and its indexer's keys), the indexer's scoring of the
+    /// compressed keys, attention over the window and the kept compressed
+    /// entries, and the hyper-connection maps around attention and experts.
+    fn compressed<S: Sink>(&self, s: &StepShape, sink: &mut S, n: f64, attn: &Attn) {
+        let Attn::Compressed {
+            hq,
+            d,
+            q_lora,
+            o_mid,
+            o_in,
+            ratio,
+            window,
+            index,
+            hc,
+        } = *attn
+        else {
+            return;
+        };
+        let h = self.hidden;
+        let t = s.linear_tokens;
+        let bf16 = |m: u64, n_: u64, k: u64| self.gemm(self.lm_pick, GemmQuant::Bf16, m, n_, k);
+        use crate::catalog::model::CompressedAttention;
+        let keys = |ratio: u64, context: u64, topk: Option<u64>| {
+            CompressedAttention::keys(window, ratio, context, topk)
+        };
+        let topk = index.map(|(_, _, k)| k);
+        let hc_mix = |sink: &mut S| {
+            if hc > 1 {
+                sink.add("hc.mix_gemm", 2.0 * n, bf16(t, (2 + hc) * hc, hc * h));
+            }
+        };
+        if let Some(m) = self.measured_dsv4(s, hq, d, ratio, keys(ratio, s.decode_kv, topk)) {
+            for (name, t) in m {
+                sink.add(name, n, t);
+            }
+            hc_mix(sink);
+            return;
+        }
+        let overlap = CompressedAttention::overlap(ratio);
+        sink.add("attn.q_a_gemm", n, self.dense_gemm(t, q_lora, h));
+        sink.add("attn.q_b_gemm", n, self.dense_gemm(t, hq * d, q_lora));
+        sink.add("attn.kv_gemm", n, self.dense_gemm(t, d, h));
+        if ratio > 0 {
+            sink.add("attn.compressor_gemm", n, bf16(t, 2 * overlap * d, h));
+        }
+        if let Some((ih, id, _)) = index {
+            sink.add("indexer.q_gemm", n, self.dense_gemm(t, ih * id, q_lora));
+            sink.add("indexer.w_gemm", n, bf16(t, ih, h));
+            sink.add("indexer.compressor_gemm", n, bf16(t, 2 * overlap * id, h));
+        }
+        if s.prefill_seqs > 0 {
+            let total = s.prefill_cached + s.prefill_tokens;
+            if let Some((ih, id, _)) = index {
+                let scored = (total / ratio.max(1)).max(1);
+                sink.add(
+                    "indexer.context",
+                    n,
+                    self.context_attention(
+                        s.prefill_seqs,
+                        s.prefill_tokens,
+                        s.prefill_cached,
+                        ih,
+                        1,
+                        id,
+                        id,
+                        scored,
+                    ),
+                );
+            }
+            sink.add(
+                "attn.context",
+                n,
+                self.context_attention(
+                    s.prefill_seqs,
+                    s.prefill_tokens,
+                    s.prefill_cached,
+                    hq,
+                    1,
+                    d,
+                    d,
+                    keys(ratio, total, topk).max(1),
+                ),
+            );
+        }
+        if s.decode_seqs > 0 {
+            if let Some((ih, id, _)) = index {
+                let scored = (s.decode_kv / ratio.max(1)).max(1);
+                sink.add(
+                    "indexer.generation",
+                    n,
+                    self.generation_attention(s.decode_seqs, scored, ih, 1, id, id, 0),
+                );
+            }
+            sink.add(
+                "attn.generation",
+                n,
+                self.generation_attention(
+                    s.decode_seqs,
+                    keys(ratio, s.decode_kv, topk).max(1),
+                    hq,
+                    1,
+                    d,
+                    d,
+                    0,
+                ),
+            );
+        }
+        sink.add("attn.o_a_gemm", n, self.dense_gemm(t, o_mid, o_in));
+        sink.add("attn.o_b_gemm", n, self.dense_gemm(t, h, o_mid));
+        hc_mix(sink);
+    }
+
+    /// The measured attention block of a DeepSeek-V4 layer of compress
+    /// `ratio` (4 or 128; the window-only layers have no table) for the
+    /// prefill and decode parts of `s`, when the tables answer both; decode
+    /// attends to `decode_keys` keys per query. Sibling systems' tables are
+    /// rescaled by the roofline of the attention core.
+    fn measured_dsv4(
+        &self,
+        s: &StepShape,
+        hq: u64,
+        d: u64,
+        ratio: u64,
+        decode_keys: u64,
+    ) -> Option<Vec<(&'static str, Timed)>> {
+        let keys = self.dsv4_module?;
+        let tables = self.tables?;
+        let (ctx_op, gen_op) = match ratio {
+            4 => (Op::Dsv4CsaContextModule, Op::Dsv4CsaGenerationModule),
+            128 => (Op::Dsv4HcaContextModule, Op::Dsv4HcaGenerationModule),
+            _ => return None,
+        };
+        let eff = &self.eff;
+        let kv_bytes = self.quant.kv.bytes() as f64;
+        let mut out = Vec::new();
+        if s.prefill_seqs > 0 {
+            let total = s.prefill_cached + s.prefill_tokens;
+            let l = tables.dsv4_module(ctx_op, keys, hq, total, s.prefill_seqs)?;
+            let full = Self::from_lookup(l);
+            // Projections scale with the new tokens, attention with the
+            // causal share; split evenly (as for the MLA module).
+            let (tf, cf) = (total as f64, s.prefill_cached as f64);
+            let share =
+                0.5 * (s.prefill_tokens as f64 / tf) + 0.5 * (tf * tf - cf * cf) / (tf * tf);
+            let roof = |sys: &SystemSpec| {
+                roofline::context_attention_ms(
+                    sys,
+                    eff,
+                    s.prefill_seqs as f64,
+                    s.prefill_tokens as f64,
+                    s.prefill_cached as f64,
+                    hq as f64,
+                    d as f64,
+                    d as f64,
+                    0.0,
+                )
+            };
+            let t = Timed {
+                ms: full.ms * share,
+                ..full
+            };
+            out.push((
+                "attn.compressed_context_module",
+                self.sibling_scale(t, roof),
+            ));
+        }
+        if s.decode_seqs > 0 {
+            let l = tables.dsv4_module(gen_op, keys, hq, s.decode_kv.max(1), s.decode_seqs)?;
+            let roof = |sys: &SystemSpec| {
+                roofline::generation_attention_ms(
+                    sys,
+                    eff,
+                    s.decode_seqs as f64,
+                    decode_keys.max(1) as f64,
+                    1.0,
+                    d as f64,
+                    d as f64,
+                    kv_bytes,
+                    0.0,
+                )
+            };
+            out.push((
+                "attn.compressed_generation_module",
+                self.sibling_scale(Self::from_lookup(l), roof),
+            ));
+        }
+        Some(out)
     }
 
     /// Multi-head latent attention of one layer.
@@ -1497,6 +1752,30 @@ fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
                 None => Attn::None,
             },
             'X' => Attn::Replaced,
+            'K' => match &model.compressed {
+                Some(k) => {
+                    let ratio = k.ratio(i);
+                    let groups = ceil_div(k.o_groups, tp);
+                    let hq = ceil_div(a.num_heads, tp);
+                    let index = model
+                        .indexer
+                        .as_ref()
+                        .filter(|ix| ix.layers.chars().nth(i) == Some('I'))
+                        .map(|ix| (ix.num_heads, ix.head_dim, ix.topk));
+                    Attn::Compressed {
+                        hq,
+                        d: a.head_dim,
+                        q_lora: k.q_lora_rank,
+                        o_mid: groups * k.o_lora_rank,
+                        o_in: hq * a.head_dim / groups.max(1),
+                        ratio,
+                        window: k.window,
+                        index,
+                        hc: k.hc_mult,
+                    }
+                }
+                None => Attn::None,
+            },
             _ => Attn::None,
         };
         let dense = |inter: u64| -> (u64, bool) {

@@ -22,7 +22,10 @@ pub enum ArchKind {
 
 impl ArchKind {
     pub fn of(model: &ModelArch) -> ArchKind {
-        match (model.is_moe(), model.attention.mla.is_some()) {
+        // DeepSeek-V4's compressed attention has one KV head that every TP
+        // rank holds whole, as MLA's latent: its engines map it as MLA-MoE.
+        let latent = model.attention.mla.is_some() || model.compressed.is_some();
+        match (model.is_moe(), latent) {
             (false, _) => ArchKind::Dense,
             (true, false) => ArchKind::GqaMoe,
             (true, true) => ArchKind::MlaMoe,

@@ -373,11 +373,11 @@ mod tests {
 
     #[test]
     fn known_unsupported_models_say_why() {
-        let err = resolve("deepseek-ai/DeepSeek-V4-Flash").unwrap_err();
+        let err = resolve("moonshotai/Kimi-K3").unwrap_err();
         assert!(
             matches!(err, ModelError::UnsupportedArchitecture { .. }),
             "{err}"
         );
-        assert!(err.to_string().contains("DeepseekV4ForCausalLM"));
+        assert!(err.to_string().contains("KimiK3ForConditionalGeneration"));
     }
 }

@@ -26,6 +26,8 @@ pub enum Family {
     HybridLinearAttention,
     /// Mamba-2 layers interleaved with attention (Nemotron-H).
     HybridMamba,
+    /// Mixture of experts with compressed sparse attention (DeepSeek-V4).
+    CompressedMoe,
 }
 
 impl Family {
@@ -38,6 +40,7 @@ impl Family {
             Family::MlaMoe => "mla_moe",
             Family::HybridLinearAttention => "hybrid_linear_attention",
             Family::HybridMamba => "hybrid_mamba",
+            Family::CompressedMoe => "compressed_moe",
         }
     }
 }
@@ -139,6 +142,51 @@ pub struct SlidingWindow {
     pub attention: Attention,
 }
 
+/// DeepSeek-V4 attention (layer code `K`): one key/value head of the
+/// attention's `head_dim` that doubles as value, queries through a low-rank
+/// map, outputs through `o_groups` grouped low-rank maps, and a KV cache of
+/// two parts: the raw KV of the last `window` tokens, and compressed entries,
+/// one per `ratio` tokens (layers with ratio 4 pick the top-k of theirs with
+/// the indexer; the others attend to all of them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CompressedAttention {
+    pub q_lora_rank: u64,
+    pub o_lora_rank: u64,
+    pub o_groups: u64,
+    pub rope_head_dim: u64,
+    /// Raw (uncompressed) tokens each query attends to: the most recent ones.
+    pub window: u64,
+    /// Per layer: tokens folded into one compressed KV entry (0: the window only).
+    pub ratios: Vec<u64>,
+    /// Width of the residual stream in hidden sizes (hyper-connections; 1: none).
+    pub hc_mult: u64,
+}
+
+impl CompressedAttention {
+    /// Compression ratio of layer `i` (0: window only).
+    pub fn ratio(&self, i: usize) -> u64 {
+        self.ratios.get(i).copied().unwrap_or(0)
+    }
+
+    /// Compressed entries computed per ratio window: overlapping windows
+    /// (ratio 4) produce two candidates per entry.
+    pub fn overlap(ratio: u64) -> u64 {
+        if ratio == 4 { 2 } else { 1 }
+    }
+
+    /// Keys one query attends to in a layer of `ratio` at `context` tokens
+    /// with a raw window of `window`: the window plus the compressed entries
+    /// (at most `topk` of them where an indexer selects).
+    pub fn keys(window: u64, ratio: u64, context: u64, topk: Option<u64>) -> u64 {
+        let window = window.min(context);
+        if ratio == 0 {
+            return window;
+        }
+        let compressed = context / ratio;
+        window + topk.map_or(compressed, |k| compressed.min(k))
+    }
+}
+
 /// Gated-delta-net linear attention (Qwen3.5 / Qwen3-Next).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinearAttention {
@@ -173,6 +221,9 @@ pub enum IndexerKind {
     Dsa,
     /// MiniMax-M3 block-sparse attention: `q_proj`, `k_proj`, `q_norm`, `k_norm`.
     BlockSparse,
+    /// DeepSeek-V4 compressed sparse attention: `wq_b`, `weights_proj` and
+    /// its own compressor of the keys it scores (one per `ratio` tokens).
+    Compressed,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -224,8 +275,8 @@ pub struct Moe {
 /// Per-layer code strings, one character per decoder layer.
 ///
 /// `attention`: `F` full attention (GQA/MHA/MLA), `S` sliding window, `C`
-/// chunked, `L` linear attention, `M` Mamba-2, `X` replaced by one linear map,
-/// `-` none. `mlp`: `D` dense, `E` experts, `B` both in parallel (Gemma-4),
+/// chunked, `K` compressed (DeepSeek-V4), `L` linear attention, `M` Mamba-2,
+/// `X` replaced by one linear map, `-` none. `mlp`: `D` dense, `E` experts, `B` both in parallel (Gemma-4),
 /// `X` replaced by one linear map, `-` none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layers {
@@ -294,6 +345,9 @@ pub struct ModelArch {
     pub attention: Attention,
     pub sliding_window: Option<SlidingWindow>,
     pub linear_attention: Option<LinearAttention>,
+    /// Compressed attention of the `K` layers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compressed: Option<CompressedAttention>,
     pub mamba: Option<Mamba>,
     pub indexer: Option<Indexer>,
     pub mlp: Option<DenseMlp>,
@@ -350,6 +404,16 @@ impl ModelArch {
             checks.push(("linear_key_head_dim", l.key_head_dim, MAX_WIDTH));
             checks.push(("linear_value_head_dim", l.value_head_dim, MAX_WIDTH));
             checks.push(("linear_conv_kernel_dim", l.conv_kernel, MAX_COUNT));
+        }
+        if let Some(k) = &self.compressed {
+            checks.push(("q_lora_rank", k.q_lora_rank, MAX_WIDTH));
+            checks.push(("o_lora_rank", k.o_lora_rank, MAX_WIDTH));
+            checks.push(("o_groups", k.o_groups, MAX_COUNT));
+            checks.push(("sliding_window", k.window, MAX_WIDTH));
+            checks.push(("hc_mult", k.hc_mult, 64));
+            for r in &k.ratios {
+                checks.push(("compress_ratios", *r, MAX_WIDTH));
+            }
         }
         if let Some(m) = &self.mamba {
             checks.push(("mamba_num_heads", m.num_heads, MAX_COUNT));
@@ -460,6 +524,7 @@ mod tests {
             Family::MlaMoe,
             Family::HybridLinearAttention,
             Family::HybridMamba,
+            Family::CompressedMoe,
         ] {
             let json = serde_json::to_string(&f).unwrap();
             assert_eq!(json, format!("\"{}\"", f.as_str()));

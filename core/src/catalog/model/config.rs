@@ -10,8 +10,9 @@
 use serde_json::{Map, Value};
 
 use super::arch::{
-    Attention, DenseMlp, Dtype, Family, Indexer, IndexerKind, Layers, LinearAttention, Mamba, Mla,
-    ModelArch, Moe, Mtp, Norms, OutputGate, PerLayer, QkNorm, SlidingWindow,
+    Attention, CompressedAttention, DenseMlp, Dtype, Family, Indexer, IndexerKind, Layers,
+    LinearAttention, Mamba, Mla, ModelArch, Moe, Mtp, Norms, OutputGate, PerLayer, QkNorm,
+    SlidingWindow,
 };
 use super::error::ModelError;
 use super::json::{Cfg, as_u64, parse_lenient};
@@ -24,6 +25,7 @@ pub const SUPPORTED_ARCHITECTURES: &[&str] = &[
     "DeciLMForCausalLM",
     "DeepseekV32ForCausalLM",
     "DeepseekV3ForCausalLM",
+    "DeepseekV4ForCausalLM",
     "Gemma4ForCausalLM",
     "Gemma4ForConditionalGeneration",
     "GlmMoeDsaForCausalLM",
@@ -102,6 +104,7 @@ pub(crate) fn parse_value(
         | "DeepseekV32ForCausalLM"
         | "GlmMoeDsaForCausalLM"
         | "KimiK25ForConditionalGeneration" => p.deepseek()?,
+        "DeepseekV4ForCausalLM" => p.deepseek_v4()?,
         "Qwen3_5ForConditionalGeneration" | "Qwen3_5MoeForConditionalGeneration" => p.qwen3_5()?,
         "NemotronHForCausalLM" => p.nemotron_h()?,
         "GptOssForCausalLM" => p.gpt_oss()?,
@@ -119,8 +122,18 @@ pub(crate) fn parse_value(
     };
     let mut arch = p.finish()?;
     arch.vision = vision(&architecture, top, arch.hidden_size)?;
-    if let Some(rules) = parse_rules(obj, text_obj, hf_quant)? {
+    if let Some(mut rules) = parse_rules(obj, text_obj, hf_quant)? {
+        // DeepSeek-V4 ships its experts in FP4 (`expert_dtype`) beside
+        // block-FP8 everything else; a ModelOpt re-quantization says its own.
+        if hf_quant.is_none() && top.str("expert_dtype")? == Some("fp4") {
+            rules.set_experts(super::quant::WeightFormat::Mxfp4);
+        }
         arch.quantization = rules.resolve(&arch, naming);
+    }
+    if arch.compressed.is_some() && arch.quantization.kv_cache.is_none() {
+        // DeepSeek-V4's reference and every engine's kernels for it keep the
+        // compressed KV in FP8.
+        arch.quantization.kv_cache = Some(super::quant::KvCacheDtype::Fp8);
     }
     Ok(arch)
 }
@@ -131,12 +144,6 @@ fn refuse_unsupported(architecture: &str) -> Result<(), ModelError> {
         return Ok(());
     }
     let reason = match architecture {
-        "DeepseekV4ForCausalLM" => {
-            "DeepSeek-V4's compressed sparse attention (`compress_ratios`), hyper-connections \
-             (`hc_mult`) and hash-routed layers are not modelled yet, so its KV cache and step \
-             cost cannot be computed exactly"
-                .to_string()
-        }
         "KimiK3ForConditionalGeneration" | "KimiLinearForCausalLM" => {
             "Kimi delta attention (`linear_attn_config`), latent MoE and attention residual \
              blocks are not modelled yet"
@@ -243,6 +250,7 @@ impl<'a> Parsed<'a> {
             attention,
             sliding_window: None,
             linear_attention: None,
+            compressed: None,
             mamba: None,
             indexer: None,
             mlp: None,
@@ -796,6 +804,113 @@ impl<'a> Parsed<'a> {
         self.mtp(c.u64_or("num_nextn_predict_layers", 0)?);
         self.mtp_countable = true;
         Ok(Naming::Standard)
+    }
+
+    /// DeepSeek-V4 (reference: the `inference/model.py` of its checkpoints):
+    /// compressed attention on every layer, routed experts on every layer
+    /// (the first `num_hash_layers` routed by a token-id table), and a
+    /// residual stream `hc_mult` hidden sizes wide (hyper-connections).
+    fn deepseek_v4(&mut self) -> Result<Naming, ModelError> {
+        let n = self.layers()?;
+        let c = self.c;
+        let heads = c.pos_u64("num_attention_heads")?;
+        if c.u64_or("num_key_value_heads", 1)? != 1 {
+            return Err(self.unsupported(
+                "compressed attention with more than one key/value head is not modelled",
+            ));
+        }
+        let head_dim = c.pos_u64("head_dim")?;
+        let o_groups = c.pos_u64("o_groups")?;
+        if heads % o_groups != 0 {
+            return Err(ModelError::invalid(
+                c.field("o_groups"),
+                format!("must divide num_attention_heads ({heads})"),
+            ));
+        }
+        let ratios_all = c.u64s("compress_ratios")?.ok_or_else(|| {
+            ModelError::invalid(
+                c.field("compress_ratios"),
+                "is missing: DeepSeek-V4 gives one compression ratio per layer",
+            )
+        })?;
+        if (ratios_all.len() as u64) < n {
+            return Err(ModelError::invalid(
+                c.field("compress_ratios"),
+                format!("has {} entries for {n} layers", ratios_all.len()),
+            ));
+        }
+        // The list also covers the MTP layers, after the decoder layers.
+        let ratios: Vec<u64> = ratios_all
+            .into_iter()
+            .take(usize::try_from(n).unwrap_or(0))
+            .collect();
+        let window = self.window()?;
+        self.arch.attention = Attention {
+            num_heads: heads,
+            num_kv_heads: 1,
+            head_dim,
+            v_head_dim: head_dim,
+            qkv_bias: false,
+            o_bias: false,
+            qk_norm: QkNorm::None,
+            output_gate: OutputGate::None,
+            sinks: true,
+            k_eq_v: true,
+            mla: None,
+        };
+        if let Some(index_heads) = c.u64("index_n_heads")? {
+            // The reference gives an indexer to the ratio-4 layers only.
+            self.arch.indexer = Some(Indexer {
+                kind: IndexerKind::Compressed,
+                num_heads: index_heads,
+                head_dim: c.pos_u64("index_head_dim")?,
+                topk: c.pos_u64("index_topk")?,
+                layers: ratios
+                    .iter()
+                    .map(|r| if *r == 4 { 'I' } else { '-' })
+                    .collect(),
+            });
+        }
+        self.arch.compressed = Some(CompressedAttention {
+            q_lora_rank: c.pos_u64("q_lora_rank")?,
+            o_lora_rank: c.pos_u64("o_lora_rank")?,
+            o_groups,
+            rope_head_dim: c.pos_u64("qk_rope_head_dim")?,
+            window,
+            ratios,
+            hc_mult: c.u64_or("hc_mult", 1)?.max(1),
+        });
+        self.arch.layers.attention = Self::all(n, 'K');
+        self.arch.layers.mlp = Self::all(n, 'E');
+        let width = c.pos_u64("moe_intermediate_size")?;
+        let shared = c.u64_or("n_shared_experts", 0)?;
+        self.arch.moe = Some(Moe {
+            num_experts: c.pos_u64("n_routed_experts")?,
+            top_k: c.pos_u64("num_experts_per_tok")?,
+            expert_intermediate_size: width,
+            gated: true,
+            expert_bias: false,
+            router_bias: false,
+            router_scales: false,
+            num_shared_experts: shared,
+            shared_intermediate_size: shared * width,
+            shared_expert_gate: false,
+            latent_size: None,
+        });
+        if c.u64_or("num_hash_layers", 0)? > 0 {
+            self.note(
+                "the token-id → expert tables of the hash-routed layers (`num_hash_layers`) \
+                 are integer lookup tables, not counted as parameters",
+            );
+        }
+        self.note(
+            "compressor and hyper-connection weights are taken as unquantized (the reference \
+             keeps them in higher precision); they are under 1% of the weights",
+        );
+        self.arch.num_layers = n;
+        self.tie(false)?;
+        self.mtp(c.u64_or("num_nextn_predict_layers", 0)?);
+        Ok(Naming::DeepseekV4)
     }
 
     fn qwen3_5(&mut self) -> Result<Naming, ModelError> {
@@ -1411,7 +1526,9 @@ impl<'a> Parsed<'a> {
                 "must give one entry per layer",
             ));
         }
-        self.arch.family = if self.arch.mamba.is_some() {
+        self.arch.family = if self.arch.compressed.is_some() {
+            Family::CompressedMoe
+        } else if self.arch.mamba.is_some() {
             Family::HybridMamba
         } else if self.arch.linear_attention.is_some() {
             Family::HybridLinearAttention
@@ -1483,10 +1600,10 @@ mod tests {
                 "unsupported architecture FooForCausalLM",
             ),
             (
-                r#"{"architectures": ["DeepseekV4ForCausalLM"], "hidden_size": 8, "vocab_size": 8,
-                   "max_position_embeddings": 8}"#
+                r#"{"architectures": ["KimiK3ForConditionalGeneration"], "hidden_size": 8,
+                   "vocab_size": 8, "max_position_embeddings": 8}"#
                     .into(),
-                "compressed sparse attention",
+                "Kimi delta attention",
             ),
             (llama(r#", "num_key_value_heads": 5"#), "must divide"),
             (

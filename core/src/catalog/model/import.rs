@@ -118,15 +118,15 @@ mod tests {
             hf_quant_config_json: None,
         };
         let unsupported = ConfigFiles {
-            id: "a/v4".into(),
-            config_json: r#"{"architectures": ["DeepseekV4ForCausalLM"]}"#.into(),
+            id: "a/k3".into(),
+            config_json: r#"{"architectures": ["KimiK3ForConditionalGeneration"]}"#.into(),
             hf_quant_config_json: None,
         };
         let c = build_catalog(&[ok.clone(), unsupported.clone()]).unwrap();
         assert_eq!(c.ids().collect::<Vec<_>>(), ["a/ok"]);
         assert_eq!(
-            c.unsupported()["a/v4"].architecture,
-            "DeepseekV4ForCausalLM"
+            c.unsupported()["a/k3"].architecture,
+            "KimiK3ForConditionalGeneration"
         );
         let bad = ConfigFiles {
             id: "a/bad".into(),

@@ -152,6 +152,10 @@ impl ModelArch {
                 .filter(|ix| ix.layers.chars().nth(i) == Some('I'))
                 .map(|ix| ix.head_dim.saturating_mul(b))
                 .unwrap_or(0);
+            if code == 'K' {
+                out.extend(self.compressed_kv(i, b, indexer));
+                continue;
+            }
             let (bytes, window) = match code {
                 'F' => {
                     let a = &self.attention;
@@ -187,6 +191,32 @@ impl ModelArch {
                     window,
                 });
             }
+        }
+        out
+    }
+
+    /// KV cache of compressed-attention layer `i` (DeepSeek-V4): the raw KV
+    /// of the window, and one compressed entry (with the indexer's key, of
+    /// `indexer` bytes, where the layer has one) per `ratio` tokens, counted
+    /// as a share of a token.
+    fn compressed_kv(&self, i: usize, b: u64, indexer: u64) -> Vec<LayerKv> {
+        let Some(k) = &self.compressed else {
+            return Vec::new();
+        };
+        let layer = i as u64;
+        let entry = self.attention.head_dim.saturating_mul(b);
+        let mut out = vec![LayerKv {
+            layer,
+            bytes_per_token: entry,
+            window: Some(k.window),
+        }];
+        let ratio = k.ratio(i);
+        if ratio > 0 {
+            out.push(LayerKv {
+                layer,
+                bytes_per_token: entry.saturating_add(indexer).div_ceil(ratio),
+                window: None,
+            });
         }
         out
     }

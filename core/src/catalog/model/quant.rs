@@ -213,6 +213,9 @@ pub(crate) struct QuantRules {
     default: WeightFormat,
     /// Only the routed experts are quantized (gpt-oss MXFP4).
     experts_only: bool,
+    /// The routed experts are stored in this format instead (DeepSeek-V4's
+    /// `expert_dtype: fp4` beside block-FP8 everything else).
+    experts: Option<WeightFormat>,
     fp8_block: Option<[u64; 2]>,
     int4_group_size: Option<u64>,
     /// Normalized exclusion patterns.
@@ -262,6 +265,7 @@ pub(crate) fn parse_rules(
             source: QuantSource::Config,
             default: WeightFormat::Mxfp4,
             experts_only: true,
+            experts: None,
             fp8_block: None,
             int4_group_size: None,
             excludes: patterns(c.strings("modules_to_not_convert")?.unwrap_or_default())?,
@@ -307,6 +311,7 @@ fn fp8_rules(c: Cfg<'_>) -> Result<QuantRules, ModelError> {
             WeightFormat::Fp8
         },
         experts_only: false,
+        experts: None,
         fp8_block: block,
         int4_group_size: None,
         excludes: patterns(excludes)?,
@@ -355,6 +360,7 @@ fn modelopt_rules(c: Cfg<'_>, source: QuantSource) -> Result<QuantRules, ModelEr
         source,
         default,
         experts_only: false,
+        experts: None,
         fp8_block: Some([128, 128]),
         int4_group_size: group.or(Some(128)),
         excludes: patterns(excludes)?,
@@ -416,6 +422,7 @@ fn compressed_tensors_rules(c: Cfg<'_>) -> Result<QuantRules, ModelError> {
         source: QuantSource::Config,
         default: format,
         experts_only: false,
+        experts: None,
         fp8_block: None,
         int4_group_size: group_size,
         excludes: patterns(c.strings("ignore")?.unwrap_or_default())?,
@@ -679,6 +686,11 @@ impl QuantRules {
                 .find_map(|n| map.get(n).copied())
                 .unwrap_or(WeightFormat::Native);
         }
+        if t.component == Component::RoutedExperts
+            && let Some(f) = self.experts
+        {
+            return f;
+        }
         if self.experts_only && t.component != Component::RoutedExperts {
             return WeightFormat::Native;
         }
@@ -691,6 +703,11 @@ impl QuantRules {
         } else {
             self.default
         }
+    }
+
+    /// Stores the routed experts in `format`, whatever the other rules say.
+    pub(crate) fn set_experts(&mut self, format: WeightFormat) {
+        self.experts = Some(format);
     }
 
     /// Resolves the rules against the tensors of `arch`, whose checkpoint names

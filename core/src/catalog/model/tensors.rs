@@ -7,7 +7,7 @@
 //! output width of a linear map, `cols` its input width, `count` how many copies
 //! (experts) a layer holds.
 
-use super::arch::{Attention, IndexerKind, ModelArch, OutputGate, QkNorm};
+use super::arch::{Attention, CompressedAttention, IndexerKind, ModelArch, OutputGate, QkNorm};
 
 /// What a tensor belongs to, for breakdowns and for the active-parameter count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -63,6 +63,8 @@ pub enum Naming {
     Gemma4,
     /// Llama-4: `feed_forward.*`.
     FeedForward,
+    /// DeepSeek-V4's reference: `attn.wq_a`, `ffn.experts.N.w1`, ...
+    DeepseekV4,
 }
 
 /// The module names a canonical tensor has in checkpoints named by `naming`,
@@ -82,6 +84,19 @@ pub fn aliases(name: &str, naming: Naming) -> &'static [&'static str] {
         (Mixer, "experts.down") => &["mixer.experts.0.down_proj", "mixer.experts"],
         (Mixer, "shared.up") => &["mixer.shared_experts.up_proj"],
         (Mixer, "shared.down") => &["mixer.shared_experts.down_proj"],
+        (DeepseekV4, "attn.q_a") => &["attn.wq_a"],
+        (DeepseekV4, "attn.q_b") => &["attn.wq_b"],
+        (DeepseekV4, "attn.kv") => &["attn.wkv"],
+        (DeepseekV4, "attn.o_a") => &["attn.wo_a"],
+        (DeepseekV4, "attn.o_b") => &["attn.wo_b"],
+        (DeepseekV4, "indexer.q") => &["attn.indexer.wq_b"],
+        (DeepseekV4, "indexer.w") => &["attn.indexer.weights_proj"],
+        (DeepseekV4, "experts.gate") => &["ffn.experts.0.w1", "ffn.experts"],
+        (DeepseekV4, "experts.up") => &["ffn.experts.0.w3", "ffn.experts"],
+        (DeepseekV4, "experts.down") => &["ffn.experts.0.w2", "ffn.experts"],
+        (DeepseekV4, "shared.gate") => &["ffn.shared_experts.w1"],
+        (DeepseekV4, "shared.up") => &["ffn.shared_experts.w3"],
+        (DeepseekV4, "shared.down") => &["ffn.shared_experts.w2"],
         (_, "attn.q") => &["self_attn.q_proj", "self_attn.qkv_proj"],
         (_, "attn.k") => &["self_attn.k_proj", "self_attn.qkv_proj"],
         (_, "attn.v") => &["self_attn.v_proj", "self_attn.qkv_proj"],
@@ -220,6 +235,18 @@ pub fn tensors(arch: &ModelArch) -> Vec<Tensor> {
     }
     b.layer = None;
     b.vector("norm.final", Component::Norm, h);
+    if let Some(k) = arch.compressed.as_ref().filter(|k| k.hc_mult > 1) {
+        // Hyper-connections fold the m-wide stream back into one before the head.
+        b.push(
+            "hc.head",
+            Component::Norm,
+            k.hc_mult,
+            k.hc_mult * h,
+            1,
+            false,
+        );
+        b.vector("hc.head_bias_scale", Component::Norm, k.hc_mult + 1);
+    }
     if !arch.tie_word_embeddings {
         b.push("lm_head", Component::LmHead, arch.vocab_size, h, 1, false);
     }
@@ -329,12 +356,18 @@ fn layer_tensors(arch: &ModelArch, i: u64, b: &mut Builder) {
             }
         }
         'X' => b.linear("attn.linear", Component::Attention, h, h),
+        'K' => {
+            if let Some(k) = &arch.compressed {
+                compressed_attention(arch, k, idx, b);
+            }
+        }
         _ => {}
     }
 
-    // Indexer of sparse attention.
+    // Indexer of sparse attention (DeepSeek-V4's comes with its attention).
     if let Some(ix) = &arch.indexer
         && ix.layers.chars().nth(idx) == Some('I')
+        && ix.kind != IndexerKind::Compressed
     {
         let width = ix.num_heads * ix.head_dim;
         match ix.kind {
@@ -355,6 +388,7 @@ fn layer_tensors(arch: &ModelArch, i: u64, b: &mut Builder) {
                 b.linear("indexer.k", Component::Indexer, ix.head_dim, h);
                 b.vector("indexer.qk_norm", Component::Indexer, 2 * ix.head_dim);
             }
+            IndexerKind::Compressed => {}
         }
     }
 
@@ -432,6 +466,80 @@ fn layer_tensors(arch: &ModelArch, i: u64, b: &mut Builder) {
                 false,
             );
         }
+    }
+}
+
+/// DeepSeek-V4's attention block of layer `idx`: queries through `wq_a`/`wq_b`,
+/// one key/value head (`wkv`), grouped low-rank outputs (`wo_a`/`wo_b`),
+/// sinks; the compressor of its KV (and of its indexer's keys), which forms
+/// `overlap` candidates per entry, each with a gate and a positional bias per
+/// position in the ratio window; the hyper-connection maps around the
+/// attention and the experts (`(2 + m)·m` mixing weights from the `m`-wide
+/// residual stream, their bias and 3 scales).
+fn compressed_attention(arch: &ModelArch, k: &CompressedAttention, idx: usize, b: &mut Builder) {
+    let h = arch.hidden_size;
+    let a = &arch.attention;
+    let d = a.head_dim;
+    let q = a.num_heads * d;
+    let o_mid = k.o_groups * k.o_lora_rank;
+    b.linear("attn.q_a", Component::Attention, k.q_lora_rank, h);
+    b.vector("attn.q_a_norm", Component::Attention, k.q_lora_rank);
+    b.linear("attn.q_b", Component::Attention, q, k.q_lora_rank);
+    b.linear("attn.kv", Component::Attention, d, h);
+    b.vector("attn.kv_norm", Component::Attention, d);
+    b.linear(
+        "attn.o_a",
+        Component::Attention,
+        o_mid,
+        q / k.o_groups.max(1),
+    );
+    b.linear("attn.o_b", Component::Attention, h, o_mid);
+    b.vector("attn.sinks", Component::Attention, a.num_heads);
+    let ratio = k.ratio(idx);
+    let compressor = |b: &mut Builder, name: [&'static str; 4], c: Component, width: u64| {
+        let wide = CompressedAttention::overlap(ratio) * width;
+        b.push(name[0], c, wide, h, 1, false);
+        b.push(name[1], c, wide, h, 1, false);
+        b.vector(name[2], c, ratio * wide);
+        b.vector(name[3], c, width);
+    };
+    if ratio > 0 {
+        compressor(
+            b,
+            [
+                "compressor.kv",
+                "compressor.gate",
+                "compressor.ape",
+                "compressor.norm",
+            ],
+            Component::Attention,
+            d,
+        );
+    }
+    if let Some(ix) = &arch.indexer
+        && ix.kind == IndexerKind::Compressed
+        && ix.layers.chars().nth(idx) == Some('I')
+    {
+        let width = ix.num_heads * ix.head_dim;
+        b.linear("indexer.q", Component::Indexer, width, k.q_lora_rank);
+        b.push("indexer.w", Component::Indexer, ix.num_heads, h, 1, false);
+        compressor(
+            b,
+            [
+                "indexer.compressor.kv",
+                "indexer.compressor.gate",
+                "indexer.compressor.ape",
+                "indexer.compressor.norm",
+            ],
+            Component::Indexer,
+            ix.head_dim,
+        );
+    }
+    let m = k.hc_mult;
+    if m > 1 {
+        let mix = (2 + m) * m;
+        b.push("hc.maps", Component::Norm, mix, m * h, 2, false);
+        b.vector("hc.bias_scale", Component::Norm, 2 * (mix + 3));
     }
 }
 

@@ -565,6 +565,25 @@ impl SystemTables {
         )
     }
 
+    /// Whole attention block of a DeepSeek-V4 compressed layer (`op`: one of
+    /// the four `Dsv4*Module` ops) of `model`, with its KV cache in `kv_dtype`
+    /// and projections in `gemm_dtype`, at `num_heads` heads per GPU, `len`
+    /// tokens of context (prefill) or KV (decode) and `batch` sequences.
+    pub fn dsv4_module(
+        &self,
+        op: Op,
+        [model, kv_dtype, gemm_dtype]: [&str; 3],
+        num_heads: u64,
+        len: u64,
+        batch: u64,
+    ) -> Option<Lookup> {
+        self.lookup(
+            op,
+            &[model, "bfloat16", kv_dtype, gemm_dtype],
+            &[num_heads, len, batch],
+        )
+    }
+
     /// The batched GEMMs around decode MLA.
     pub fn mla_bmm(
         &self,

@@ -87,6 +87,16 @@ pub enum Op {
     Nccl,
     /// The backend's own (custom) all-reduce kernel.
     CustomAllreduce,
+    /// Whole prefill attention block of a DeepSeek-V4 compressed-sparse
+    /// layer (compress ratio 4, with its indexer) of a given model.
+    Dsv4CsaContextModule,
+    /// Whole decode attention block of a DeepSeek-V4 compressed-sparse layer.
+    Dsv4CsaGenerationModule,
+    /// Whole prefill attention block of a DeepSeek-V4 heavily-compressed
+    /// layer (compress ratio 128).
+    Dsv4HcaContextModule,
+    /// Whole decode attention block of a DeepSeek-V4 heavily-compressed layer.
+    Dsv4HcaGenerationModule,
 }
 
 impl Op {
@@ -103,6 +113,10 @@ impl Op {
         Op::Moe,
         Op::Nccl,
         Op::CustomAllreduce,
+        Op::Dsv4CsaContextModule,
+        Op::Dsv4CsaGenerationModule,
+        Op::Dsv4HcaContextModule,
+        Op::Dsv4HcaGenerationModule,
     ];
 
     /// The stable name used in files and summaries.
@@ -119,6 +133,10 @@ impl Op {
             Op::Moe => "moe",
             Op::Nccl => "nccl",
             Op::CustomAllreduce => "custom_allreduce",
+            Op::Dsv4CsaContextModule => "dsv4_csa_context_module",
+            Op::Dsv4CsaGenerationModule => "dsv4_csa_generation_module",
+            Op::Dsv4HcaContextModule => "dsv4_hca_context_module",
+            Op::Dsv4HcaGenerationModule => "dsv4_hca_generation_module",
         }
     }
 
@@ -133,9 +151,12 @@ impl Op {
             Op::Gemm => &["dtype"],
             Op::ContextAttention | Op::GenerationAttention => &["attn_dtype", "kv_dtype"],
             Op::ContextMla | Op::GenerationMla => &["mla_dtype", "kv_dtype"],
-            Op::MlaContextModule | Op::MlaGenerationModule => {
-                &["model", "mla_dtype", "kv_dtype", "gemm_dtype"]
-            }
+            Op::MlaContextModule
+            | Op::MlaGenerationModule
+            | Op::Dsv4CsaContextModule
+            | Op::Dsv4CsaGenerationModule
+            | Op::Dsv4HcaContextModule
+            | Op::Dsv4HcaGenerationModule => &["model", "mla_dtype", "kv_dtype", "gemm_dtype"],
             Op::MlaBmm => &["stage", "dtype"],
             Op::Moe => &["dtype"],
             Op::Nccl => &["collective", "dtype"],
@@ -181,8 +202,14 @@ impl Op {
             Op::Gemm => GEMM,
             Op::ContextAttention => CTX_ATTN,
             Op::GenerationAttention => GEN_ATTN,
-            Op::ContextMla | Op::MlaContextModule => CTX_MLA,
-            Op::GenerationMla | Op::MlaGenerationModule => GEN_MLA,
+            Op::ContextMla
+            | Op::MlaContextModule
+            | Op::Dsv4CsaContextModule
+            | Op::Dsv4HcaContextModule => CTX_MLA,
+            Op::GenerationMla
+            | Op::MlaGenerationModule
+            | Op::Dsv4CsaGenerationModule
+            | Op::Dsv4HcaGenerationModule => GEN_MLA,
             Op::MlaBmm => MLA_BMM,
             Op::Moe => MOE,
             Op::Nccl | Op::CustomAllreduce => COMM,

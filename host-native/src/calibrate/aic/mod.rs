@@ -7,15 +7,19 @@
 //!   (`defaults`, then the system's `overrides`); a table the current version
 //!   lacks is taken from its `reuse.yaml` redirect, else **back-filled** from
 //!   the newest older version that has it (never from a newer one, as AI
-//!   Configurator does); NCCL tables (their own `comm/nccl/<nccl version>`
+//!   Configurator does), except the DeepSeek-V4 attention modules, which
+//!   only land in the `next` version on some backends (TensorRT-LLM
+//!   1.3.0rc23): where no current or older version has one, the oldest newer
+//!   version that does serves it; NCCL tables (their own `comm/nccl/<nccl version>`
 //!   directories) come from the system's `nccl_version` in
 //!   `<systems_dir>/<system>.yaml`, else the newest, and are stored with
 //!   every backend;
 //! - the ops of [`Op::ALL`]: GEMM, context/generation attention, MLA
-//!   (core and whole-module), the MLA batched GEMMs, MoE, NCCL collectives and
-//!   the backend's custom all-reduce. Model-specific modules (DSA, DeepSeek-V4
-//!   CSA/HCA, GDN, KDA, Mamba2, mHC, MSA, encoder attention, quantize kernels)
-//!   and the wide-EP tables are not distilled;
+//!   (core and whole-module), the MLA batched GEMMs, MoE, NCCL collectives,
+//!   the backend's custom all-reduce, and DeepSeek-V4's CSA and HCA attention
+//!   blocks (whole modules). Other model-specific modules (DSA, GDN, KDA,
+//!   Mamba2, mHC, MSA, encoder attention, quantize kernels) and the wide-EP
+//!   tables are not distilled;
 //! - MoE rows of one token distribution (`power_law_1.01` by default: AI
 //!   Configurator's serving default, skewed routing as real traffic has);
 //! - where a file holds several kernels for the same point: the
@@ -42,8 +46,9 @@ use std::path::{Path, PathBuf};
 pub const NOTICE: &str = "Derived from the AI Configurator perf database, \
 Copyright (c) 2025-2026 NVIDIA CORPORATION & AFFILIATES, licensed under the Apache License, \
 Version 2.0 (http://www.apache.org/licenses/LICENSE-2.0). Modified: distilled by dgdr \
-(current versions only, rows filtered and de-duplicated, latencies re-encoded on a \
-logarithmic grid of 2^bits steps per octave).";
+(current versions only, except DeepSeek-V4 attention modules that only a newer version \
+has; rows filtered and de-duplicated, latencies re-encoded on a logarithmic grid of 2^bits \
+steps per octave).";
 
 /// How to import.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -272,11 +277,14 @@ pub fn distil_tables(
                         nccl_version.as_deref(),
                         src.file,
                     ),
-                    None => versions::resolve(
-                        &dir.join(&system).join(src.family).join(&backend),
-                        &current,
-                        src.file,
-                    ),
+                    None => {
+                        let backend_dir = dir.join(&system).join(src.family).join(&backend);
+                        versions::resolve(&backend_dir, &current, src.file).or_else(|| {
+                            src.allow_next
+                                .then(|| versions::resolve_next(&backend_dir, &current, src.file))
+                                .flatten()
+                        })
+                    }
                 };
                 let Some(resolved) = resolved else {
                     summary.missing.push((system.clone(), backend.clone(), op));

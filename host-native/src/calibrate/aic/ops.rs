@@ -12,6 +12,12 @@ pub(crate) struct Source {
     /// `Some("nccl")`: the table sits under that directory instead of the
     /// backend's, with its own versions.
     pub fixed_backend: Option<&'static str>,
+    /// Where neither the current version nor an older one has the table, a
+    /// newer one may serve it: single-op drops for new models land in the
+    /// next version first (`query_versions.yaml`). Only for ops no older
+    /// version has, so the tables of every other op stay those of the current
+    /// version.
+    pub allow_next: bool,
 }
 
 pub(crate) fn source(op: Op) -> Source {
@@ -19,6 +25,13 @@ pub(crate) fn source(op: Op) -> Source {
         family,
         file,
         fixed_backend: None,
+        allow_next: false,
+    };
+    let new_model = |file| Source {
+        family: "sparse_attention",
+        file,
+        fixed_backend: None,
+        allow_next: true,
     };
     match op {
         Op::Gemm => s("gemm", "gemm_perf.parquet"),
@@ -35,7 +48,12 @@ pub(crate) fn source(op: Op) -> Source {
             family: "comm",
             file: "nccl_perf.parquet",
             fixed_backend: Some("nccl"),
+            allow_next: false,
         },
+        Op::Dsv4CsaContextModule => new_model("dsv4_csa_context_module_perf.parquet"),
+        Op::Dsv4CsaGenerationModule => new_model("dsv4_csa_generation_module_perf.parquet"),
+        Op::Dsv4HcaContextModule => new_model("dsv4_hca_context_module_perf.parquet"),
+        Op::Dsv4HcaGenerationModule => new_model("dsv4_hca_generation_module_perf.parquet"),
     }
 }
 
@@ -102,16 +120,18 @@ fn layout(op: Op) -> Layout {
             coords: &[Col("num_heads"), Sum("isl", "step"), Col("batch_size")],
             filters: &[],
         },
-        Op::MlaContextModule => Layout {
+        Op::MlaContextModule | Op::Dsv4CsaContextModule | Op::Dsv4HcaContextModule => Layout {
             cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
             coords: &[Col("num_heads"), Col("isl"), Col("batch_size")],
             filters: &[NO_PREFIX],
         },
-        Op::MlaGenerationModule => Layout {
-            cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
-            coords: &[Col("num_heads"), Sum("isl", "step"), Col("batch_size")],
-            filters: &[],
-        },
+        Op::MlaGenerationModule | Op::Dsv4CsaGenerationModule | Op::Dsv4HcaGenerationModule => {
+            Layout {
+                cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
+                coords: &[Col("num_heads"), Sum("isl", "step"), Col("batch_size")],
+                filters: &[],
+            }
+        }
         Op::MlaBmm => Layout {
             cats: &["op_name", "bmm_dtype"],
             coords: &[Col("num_heads"), Col("num_tokens")],

@@ -207,6 +207,25 @@ pub(crate) fn resolve(backend_dir: &Path, current: &str, file: &str) -> Option<R
     None
 }
 
+/// Finds `file` in the oldest version newer than `current` that has it (the
+/// `next` slot of `query_versions.yaml`, where new models' ops land first).
+pub(crate) fn resolve_next(backend_dir: &Path, current: &str, file: &str) -> Option<Resolved> {
+    let cur = Version::parse(current);
+    let mut newer: Vec<Version> = versions_in(backend_dir)
+        .into_iter()
+        .filter(|v| *v > cur)
+        .collect();
+    newer.sort();
+    newer.into_iter().find_map(|v| {
+        let path = backend_dir.join(v.as_str()).join(file);
+        path.is_file().then(|| Resolved {
+            path,
+            source_version: v.as_str().to_string(),
+            how: format!("{} (next: not in {current} or older)", v.as_str()),
+        })
+    })
+}
+
 /// The newest version directory (or `preferred` when it exists) that has `file`.
 pub(crate) fn resolve_free(dir: &Path, preferred: Option<&str>, file: &str) -> Option<Resolved> {
     if let Some(p) = preferred {
