@@ -248,6 +248,8 @@ enum Attn {
         vh: u64,
         kd: u64,
         vd: u64,
+        /// Output width of the input projections (q, k, v, gates, beta).
+        in_n: u64,
     },
     Mamba {
         heads: u64,
@@ -1009,8 +1011,13 @@ impl<'a> StepModel<'a> {
                     nope,
                     v,
                 } => self.mla(s, sink, n, heads, q_lora, kv_lora, rope, nope, v),
-                Attn::Linear { kh, vh, kd, vd } => {
-                    let in_n = 2 * kh * kd + 2 * vh * vd + 2 * vh;
+                Attn::Linear {
+                    kh,
+                    vh,
+                    kd,
+                    vd,
+                    in_n,
+                } => {
                     sink.add("linear_attn.in_gemm", n, self.dense_gemm(t, in_n, h));
                     sink.add("linear_attn.core", n, self.linear_core(s, (kh, vh, kd, vd)));
                     sink.add("linear_attn.out_gemm", n, self.dense_gemm(t, h, vh * vd));
@@ -1729,12 +1736,27 @@ fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
                 None => gqa(a, a.num_kv_heads, 0),
             },
             'L' => match &model.linear_attention {
-                Some(l) => Attn::Linear {
-                    kh: ceil_div(l.num_key_heads, tp),
-                    vh: ceil_div(l.num_value_heads, tp),
-                    kd: l.key_head_dim,
-                    vd: l.value_head_dim,
-                },
+                Some(l) => {
+                    let (kh, vh) = (
+                        ceil_div(l.num_key_heads, tp),
+                        ceil_div(l.num_value_heads, tp),
+                    );
+                    let (kd, vd) = (l.key_head_dim, l.value_head_dim);
+                    // q, k, v and beta, then the gates: GDN's z and per-head
+                    // decay, KDA's per-channel g and f (full rank; a rank-r
+                    // bottleneck counts as its second, wide half).
+                    let gates = match l.kda {
+                        None => vh * vd + vh,
+                        Some(_) => 2 * vh * vd,
+                    };
+                    Attn::Linear {
+                        kh,
+                        vh,
+                        kd,
+                        vd,
+                        in_n: 2 * kh * kd + vh * vd + vh + gates,
+                    }
+                }
                 None => Attn::None,
             },
             'M' => match &model.mamba {

@@ -373,11 +373,25 @@ mod tests {
 
     #[test]
     fn known_unsupported_models_say_why() {
-        let err = resolve("moonshotai/Kimi-K3").unwrap_err();
+        // Every architecture of the built-in catalog is modelled; a catalog
+        // built from other configs records the ones it cannot model.
+        let catalog = Catalog::new(
+            Default::default(),
+            [(
+                "acme/Next-1".to_string(),
+                super::super::embedded::Unsupported {
+                    architecture: "AcmeNextForCausalLM".into(),
+                    reason: "not one of the architectures dgdr models".into(),
+                },
+            )]
+            .into(),
+        );
+        let err = catalog.resolve("ACME/next-1").unwrap_err();
         assert!(
             matches!(err, ModelError::UnsupportedArchitecture { .. }),
             "{err}"
         );
-        assert!(err.to_string().contains("KimiK3ForConditionalGeneration"));
+        assert!(err.to_string().contains("AcmeNextForCausalLM"));
+        assert!(err.to_string().contains("(acme/Next-1)"));
     }
 }

@@ -187,7 +187,8 @@ impl CompressedAttention {
     }
 }
 
-/// Gated-delta-net linear attention (Qwen3.5 / Qwen3-Next).
+/// Gated-delta-net linear attention (Qwen3.5 / Qwen3-Next) and Kimi delta
+/// attention (Kimi-Linear, Kimi-K3).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LinearAttention {
     pub num_key_heads: u64,
@@ -197,6 +198,19 @@ pub struct LinearAttention {
     pub conv_kernel: u64,
     /// Type of the recurrent state.
     pub state_dtype: Dtype,
+    /// Kimi delta attention (KDA): the decay `f` and the output gate `g` are
+    /// per channel, projected from the hidden state. `None`: the gated delta
+    /// net's per-head decay (`a`) and `z` output gate.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kda: Option<KdaGates>,
+}
+
+/// The gate projections of Kimi delta attention.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KdaGates {
+    /// Rank of the bottleneck of the `f` and `g` projections (`hidden →
+    /// rank → channels`); `None`: full rank (`hidden → channels`).
+    pub rank: Option<u64>,
 }
 
 /// Mamba-2 mixer (Nemotron-H).

@@ -10,8 +10,8 @@
 use serde_json::{Map, Value};
 
 use super::arch::{
-    Attention, CompressedAttention, DenseMlp, Dtype, Family, Indexer, IndexerKind, Layers,
-    LinearAttention, Mamba, Mla, ModelArch, Moe, Mtp, Norms, OutputGate, PerLayer, QkNorm,
+    Attention, CompressedAttention, DenseMlp, Dtype, Family, Indexer, IndexerKind, KdaGates,
+    Layers, LinearAttention, Mamba, Mla, ModelArch, Moe, Mtp, Norms, OutputGate, PerLayer, QkNorm,
     SlidingWindow,
 };
 use super::error::ModelError;
@@ -31,6 +31,8 @@ pub const SUPPORTED_ARCHITECTURES: &[&str] = &[
     "GlmMoeDsaForCausalLM",
     "GptOssForCausalLM",
     "KimiK25ForConditionalGeneration",
+    "KimiK3ForConditionalGeneration",
+    "KimiLinearForCausalLM",
     "Llama4ForCausalLM",
     "Llama4ForConditionalGeneration",
     "LlamaForCausalLM",
@@ -105,6 +107,7 @@ pub(crate) fn parse_value(
         | "GlmMoeDsaForCausalLM"
         | "KimiK25ForConditionalGeneration" => p.deepseek()?,
         "DeepseekV4ForCausalLM" => p.deepseek_v4()?,
+        "KimiK3ForConditionalGeneration" | "KimiLinearForCausalLM" => p.kimi_linear()?,
         "Qwen3_5ForConditionalGeneration" | "Qwen3_5MoeForConditionalGeneration" => p.qwen3_5()?,
         "NemotronHForCausalLM" => p.nemotron_h()?,
         "GptOssForCausalLM" => p.gpt_oss()?,
@@ -143,17 +146,10 @@ fn refuse_unsupported(architecture: &str) -> Result<(), ModelError> {
     if SUPPORTED_ARCHITECTURES.contains(&architecture) {
         return Ok(());
     }
-    let reason = match architecture {
-        "KimiK3ForConditionalGeneration" | "KimiLinearForCausalLM" => {
-            "Kimi delta attention (`linear_attn_config`), latent MoE and attention residual \
-             blocks are not modelled yet"
-                .to_string()
-        }
-        _ => format!(
-            "not one of the architectures dgdr models ({})",
-            SUPPORTED_ARCHITECTURES.join(", ")
-        ),
-    };
+    let reason = format!(
+        "not one of the architectures dgdr models ({})",
+        SUPPORTED_ARCHITECTURES.join(", ")
+    );
     Err(ModelError::unsupported(architecture, reason))
 }
 
@@ -913,6 +909,149 @@ impl<'a> Parsed<'a> {
         Ok(Naming::DeepseekV4)
     }
 
+    /// Kimi-Linear and Kimi-K3 (reference: `modeling_kimi_linear.py`): Kimi
+    /// delta attention on the `kda_layers`, MLA (NoPE, optionally with an
+    /// output gate) on the `full_attn_layers` (both lists 1-based), dense
+    /// MLP before `first_k_dense_replace`, then experts (in a latent space of
+    /// `routed_expert_hidden_size` where given), and attention residuals
+    /// across blocks of `attn_res_block_size` layers.
+    fn kimi_linear(&mut self) -> Result<Naming, ModelError> {
+        let n = self.layers()?;
+        let c = self.c;
+        let la = c.object("linear_attn_config")?.ok_or_else(|| {
+            ModelError::invalid(
+                c.field("linear_attn_config"),
+                "is missing: Kimi-Linear names its delta-attention and full-attention layers there",
+            )
+        })?;
+        let l = Cfg::new(la, "linear_attn_config.");
+        let mut codes = vec!['-'; usize::try_from(n).unwrap_or(0)];
+        for (key, code) in [("full_attn_layers", 'F'), ("kda_layers", 'L')] {
+            for i in l.u64s(key)?.unwrap_or_default() {
+                let slot = i
+                    .checked_sub(1)
+                    .and_then(|i| usize::try_from(i).ok())
+                    .and_then(|i| codes.get_mut(i))
+                    .ok_or_else(|| {
+                        ModelError::invalid(
+                            l.field(key),
+                            format!("names layer {i}, outside 1..={n} (the lists are 1-based)"),
+                        )
+                    })?;
+                *slot = code;
+            }
+        }
+        if codes.contains(&'-') {
+            return Err(ModelError::invalid(
+                l.field("kda_layers"),
+                "with `full_attn_layers` must name every layer",
+            ));
+        }
+        self.arch.layers.attention = codes.into_iter().collect();
+        let heads = c.pos_u64("num_attention_heads")?;
+        let mla = Mla {
+            q_lora_rank: c.u64("q_lora_rank")?.filter(|r| *r > 0),
+            kv_lora_rank: c.pos_u64("kv_lora_rank")?,
+            qk_rope_head_dim: c.pos_u64("qk_rope_head_dim")?,
+            qk_nope_head_dim: c.pos_u64("qk_nope_head_dim")?,
+            v_head_dim: c.u64_or("v_head_dim", c.pos_u64("qk_nope_head_dim")?)?,
+        };
+        self.arch.attention = Attention {
+            num_heads: heads,
+            num_kv_heads: heads,
+            head_dim: mla.qk_nope_head_dim + mla.qk_rope_head_dim,
+            v_head_dim: mla.v_head_dim,
+            qkv_bias: false,
+            o_bias: false,
+            qk_norm: QkNorm::None,
+            output_gate: if c.bool_or("mla_use_output_gate", false)? {
+                OutputGate::Elementwise
+            } else {
+                OutputGate::None
+            },
+            sinks: false,
+            k_eq_v: false,
+            mla: Some(mla),
+        };
+        let kda_heads = l.pos_u64("num_heads")?;
+        let kda_dim = l.pos_u64("head_dim")?;
+        let state_dtype = match c.str("mamba_ssm_dtype")? {
+            Some(d) => Dtype::from_hf(d).ok_or_else(|| {
+                ModelError::invalid(c.field("mamba_ssm_dtype"), format!("unknown dtype `{d}`"))
+            })?,
+            // The engines' KDA kernels keep the recurrent state in fp32.
+            None => Dtype::Fp32,
+        };
+        self.arch.linear_attention = Some(LinearAttention {
+            num_key_heads: kda_heads,
+            num_value_heads: kda_heads,
+            key_head_dim: kda_dim,
+            value_head_dim: kda_dim,
+            conv_kernel: l.pos_u64("short_conv_kernel_size")?,
+            state_dtype,
+            kda: Some(KdaGates {
+                rank: if l.bool_or("use_full_rank_gate", false)? {
+                    None
+                } else {
+                    Some(kda_dim)
+                },
+            }),
+        });
+        let first_dense = c.u64_or("first_k_dense_replace", 0)?;
+        let freq = c.u64_or("moe_layer_freq", 1)?.max(1);
+        let experts = c.u64_or("num_experts", 0)?;
+        self.arch.layers.mlp = (0..n)
+            .map(|i| {
+                if experts > 0 && i >= first_dense && (i - first_dense) % freq == 0 {
+                    'E'
+                } else {
+                    'D'
+                }
+            })
+            .collect();
+        if self.arch.layers.mlp.contains('D') {
+            self.dense_mlp("intermediate_size", true, false)?;
+        }
+        if experts > 0 {
+            let width = c.pos_u64("moe_intermediate_size")?;
+            let shared = c.u64_or("num_shared_experts", 0)?;
+            let top_k = match c.u64("num_experts_per_token")? {
+                Some(k) => k,
+                None => c.pos_u64("num_experts_per_tok")?,
+            };
+            self.arch.moe = Some(Moe {
+                num_experts: experts,
+                top_k,
+                expert_intermediate_size: width,
+                gated: true,
+                expert_bias: false,
+                router_bias: false,
+                router_scales: false,
+                num_shared_experts: shared,
+                shared_intermediate_size: shared * width,
+                shared_expert_gate: false,
+                latent_size: c
+                    .u64("routed_expert_hidden_size")?
+                    .filter(|l| *l > 0 && *l != self.arch.hidden_size),
+            });
+        }
+        if let Some(block) = c.u64("attn_res_block_size")?.filter(|b| *b > 0) {
+            // Attention residuals: each sublayer mixes the earlier blocks'
+            // outputs with a learned query; one hidden-size vector per
+            // sublayer, the config gives no other shape.
+            self.arch.norms.attention += 1;
+            self.arch.norms.mlp += 1;
+            self.note(format!(
+                "attention residuals (blocks of {block} layers) counted as one learned query of \
+                 the hidden size per sublayer; the config does not give their shapes"
+            ));
+        }
+        self.arch.num_layers = n;
+        self.tie(false)?;
+        self.mtp(c.u64_or("num_nextn_predict_layers", 0)?);
+        Ok(Naming::KimiLinear)
+    }
+
     fn qwen3_5(&mut self) -> Result<Naming, ModelError> {
         let n = self.layers()?;
         let c = self.c;
@@ -943,6 +1082,7 @@ impl<'a> Parsed<'a> {
             value_head_dim: c.pos_u64("linear_value_head_dim")?,
             conv_kernel: c.pos_u64("linear_conv_kernel_dim")?,
             state_dtype,
+            kda: None,
         });
         if c.has("num_experts") {
             let experts = c.pos_u64("num_experts")?;
@@ -1601,9 +1741,9 @@ mod tests {
             ),
             (
                 r#"{"architectures": ["KimiK3ForConditionalGeneration"], "hidden_size": 8,
-                   "vocab_size": 8, "max_position_embeddings": 8}"#
+                   "vocab_size": 8, "max_position_embeddings": 8, "num_hidden_layers": 2}"#
                     .into(),
-                "Kimi delta attention",
+                "`linear_attn_config` is missing",
             ),
             (llama(r#", "num_key_value_heads": 5"#), "must divide"),
             (

@@ -118,15 +118,15 @@ mod tests {
             hf_quant_config_json: None,
         };
         let unsupported = ConfigFiles {
-            id: "a/k3".into(),
-            config_json: r#"{"architectures": ["KimiK3ForConditionalGeneration"]}"#.into(),
+            id: "a/next".into(),
+            config_json: r#"{"architectures": ["AcmeNextForCausalLM"]}"#.into(),
             hf_quant_config_json: None,
         };
         let c = build_catalog(&[ok.clone(), unsupported.clone()]).unwrap();
         assert_eq!(c.ids().collect::<Vec<_>>(), ["a/ok"]);
         assert_eq!(
-            c.unsupported()["a/k3"].architecture,
-            "KimiK3ForConditionalGeneration"
+            c.unsupported()["a/next"].architecture,
+            "AcmeNextForCausalLM"
         );
         let bad = ConfigFiles {
             id: "a/bad".into(),

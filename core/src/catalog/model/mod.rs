@@ -26,8 +26,8 @@ mod vision;
 
 pub use alias::{ALIASES, ORG_ALIASES, is_path, resolve};
 pub use arch::{
-    Attention, CompressedAttention, DenseMlp, Dtype, Family, Indexer, IndexerKind, Layers,
-    LinearAttention, Mamba, Mla, ModelArch, Moe, Mtp, Norms, OutputGate, PerLayer, QkNorm,
+    Attention, CompressedAttention, DenseMlp, Dtype, Family, Indexer, IndexerKind, KdaGates,
+    Layers, LinearAttention, Mamba, Mla, ModelArch, Moe, Mtp, Norms, OutputGate, PerLayer, QkNorm,
     SlidingWindow, Vision,
 };
 pub use config::{SUPPORTED_ARCHITECTURES, parse_hf_config};

@@ -65,6 +65,9 @@ pub enum Naming {
     FeedForward,
     /// DeepSeek-V4's reference: `attn.wq_a`, `ffn.experts.N.w1`, ...
     DeepseekV4,
+    /// Kimi-Linear / Kimi-K3: both attention kinds under `self_attn`, experts
+    /// under `block_sparse_moe` with `w1/w2/w3`.
+    KimiLinear,
 }
 
 /// The module names a canonical tensor has in checkpoints named by `naming`,
@@ -97,6 +100,26 @@ pub fn aliases(name: &str, naming: Naming) -> &'static [&'static str] {
         (DeepseekV4, "shared.gate") => &["ffn.shared_experts.w1"],
         (DeepseekV4, "shared.up") => &["ffn.shared_experts.w3"],
         (DeepseekV4, "shared.down") => &["ffn.shared_experts.w2"],
+        (KimiLinear, "linear.qkv") => &["self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj"],
+        (KimiLinear, "linear.z") => &[
+            "self_attn.g_proj",
+            "self_attn.g_a_proj",
+            "self_attn.g_b_proj",
+        ],
+        (KimiLinear, "linear.a") => &[
+            "self_attn.f_proj",
+            "self_attn.f_a_proj",
+            "self_attn.f_b_proj",
+        ],
+        (KimiLinear, "linear.b") => &["self_attn.b_proj"],
+        (KimiLinear, "linear.out") => &["self_attn.o_proj"],
+        (KimiLinear, "attn.g") => &["self_attn.g_proj"],
+        (KimiLinear, "experts.gate") => &["block_sparse_moe.experts.0.w1"],
+        (KimiLinear, "experts.up") => &["block_sparse_moe.experts.0.w3"],
+        (KimiLinear, "experts.down") => &["block_sparse_moe.experts.0.w2"],
+        (KimiLinear, "shared.gate") => &["block_sparse_moe.shared_experts.gate_proj"],
+        (KimiLinear, "shared.up") => &["block_sparse_moe.shared_experts.up_proj"],
+        (KimiLinear, "shared.down") => &["block_sparse_moe.shared_experts.down_proj"],
         (_, "attn.q") => &["self_attn.q_proj", "self_attn.qkv_proj"],
         (_, "attn.k") => &["self_attn.k_proj", "self_attn.qkv_proj"],
         (_, "attn.v") => &["self_attn.v_proj", "self_attn.qkv_proj"],
@@ -306,9 +329,25 @@ fn layer_tensors(arch: &ModelArch, i: u64, b: &mut Builder) {
                 let value = l.num_value_heads * l.value_head_dim;
                 let conv = 2 * key + value;
                 b.linear("linear.qkv", Component::Mixer, conv, h);
-                b.linear("linear.z", Component::Mixer, value, h);
                 b.linear("linear.b", Component::Mixer, l.num_value_heads, h);
-                b.linear("linear.a", Component::Mixer, l.num_value_heads, h);
+                match l.kda.map(|k| k.rank) {
+                    // Gated delta net: z output gate, per-head decay.
+                    None => {
+                        b.linear("linear.z", Component::Mixer, value, h);
+                        b.linear("linear.a", Component::Mixer, l.num_value_heads, h);
+                    }
+                    // KDA: per-channel output gate g and decay f.
+                    Some(None) => {
+                        b.linear("linear.z", Component::Mixer, value, h);
+                        b.linear("linear.a", Component::Mixer, value, h);
+                    }
+                    Some(Some(r)) => {
+                        b.linear("linear.z", Component::Mixer, r, h);
+                        b.linear("linear.z_b", Component::Mixer, value, r);
+                        b.linear("linear.a", Component::Mixer, r, h);
+                        b.linear("linear.a_b", Component::Mixer, value, r);
+                    }
+                }
                 b.push(
                     "linear.conv",
                     Component::Mixer,
@@ -317,10 +356,16 @@ fn layer_tensors(arch: &ModelArch, i: u64, b: &mut Builder) {
                     1,
                     false,
                 );
+                // A_log per head; dt bias per head (GDN) or per channel (KDA).
+                let dt = if l.kda.is_some() {
+                    value
+                } else {
+                    l.num_value_heads
+                };
                 b.vector(
                     "linear.a_log_dt_bias",
                     Component::Mixer,
-                    2 * l.num_value_heads,
+                    l.num_value_heads + dt,
                 );
                 b.vector("linear.norm", Component::Mixer, l.value_head_dim);
                 b.linear("linear.out", Component::Mixer, h, value);
@@ -573,6 +618,14 @@ fn attention(a: &Attention, h: u64, b: &mut Builder) {
             h,
             a.num_heads * mla.v_head_dim,
         );
+        if a.output_gate == OutputGate::Elementwise {
+            b.linear(
+                "attn.g",
+                Component::Attention,
+                a.num_heads * mla.v_head_dim,
+                h,
+            );
+        }
         return;
     }
     let q = a.num_heads * a.head_dim;
