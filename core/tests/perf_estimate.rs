@@ -357,3 +357,42 @@ fn deepseek_v4_times_its_measured_attention_blocks() {
         v3e.kv_capacity_tokens
     );
 }
+
+#[test]
+fn sparse_attention_models_time_their_measured_dsa_blocks() {
+    // GLM-5 (FP8) on 8 × B200: every layer's attention block (MLA with its
+    // indexer) comes from the measured DSA module tables where they cover
+    // the point; SGLang's decode table stops at short KV for large batches,
+    // so its decode there is composed (MLA tables), never extrapolated.
+    let m = model("zai-org/GLM-5-FP8");
+    let s = sys("b200_sxm");
+    let count = |ops: &[dgdr_core::perf::OpTime], name: &str| -> f64 {
+        ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
+    };
+    let layers = m.num_layers as f64;
+    let vllm = step_breakdown(&agg(&m, s, Backend::Vllm, Parallel::tp(8), 8192, 1024, 64)).unwrap();
+    assert_eq!(count(&vllm.prefill, "dsa.context_module"), layers);
+    assert_eq!(count(&vllm.decode, "dsa.generation_module"), layers);
+    let sglang = step_breakdown(&agg(
+        &m,
+        s,
+        Backend::Sglang,
+        Parallel::tp(8),
+        8192,
+        1024,
+        64,
+    ))
+    .unwrap();
+    assert_eq!(count(&sglang.prefill, "dsa.context_module"), layers);
+    assert_eq!(count(&sglang.decode, "dsa.generation_module"), 0.0);
+    assert!(sglang.decode.iter().any(|o| o.name.starts_with("mla.")));
+    assert!(
+        sglang
+            .decode
+            .iter()
+            .chain(&sglang.prefill)
+            .all(|o| o.source.as_str() != "extrapolated" || o.name.starts_with("moe")),
+        "{:?}",
+        sglang.decode
+    );
+}

@@ -23,7 +23,7 @@ use super::table::{
     AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, Op, PerfDb, Source,
     SystemTables,
 };
-use crate::catalog::model::{ModelArch, Moe};
+use crate::catalog::model::{IndexerKind, ModelArch, Moe};
 use crate::catalog::system::{SystemCatalog, SystemSpec};
 use crate::spec::Backend;
 
@@ -216,6 +216,11 @@ impl StepShape {
         }
     }
 
+    /// No work at all: no prefill, no decode, no token-linear ops.
+    pub fn is_empty(&self) -> bool {
+        self.prefill_seqs == 0 && self.decode_seqs == 0 && self.linear_tokens == 0
+    }
+
     /// Tokens the step processes.
     pub fn tokens(&self) -> u64 {
         self.prefill_seqs * self.prefill_tokens + self.decode_seqs
@@ -305,6 +310,52 @@ struct Group {
     mlp: Mlp,
 }
 
+/// The parts of a step a whole-module table answers, and the rest of the
+/// step, which the composed path times.
+struct Measured {
+    ops: Vec<(&'static str, Timed)>,
+    rest: StepShape,
+}
+
+impl Measured {
+    /// From the module times of the prefill and decode parts of `s` (`None`:
+    /// not answered); `None` when neither is.
+    fn of(
+        s: &StepShape,
+        prefill: Option<(&'static str, Timed)>,
+        decode: Option<(&'static str, Timed)>,
+    ) -> Option<Measured> {
+        if prefill.is_none() && decode.is_none() {
+            return None;
+        }
+        let mut rest = *s;
+        // A module includes its projections: their tokens leave the rest
+        // (when the shape times token-linear ops at all).
+        let linear = s.linear_tokens > 0;
+        if prefill.is_some() {
+            if linear {
+                rest.linear_tokens = rest
+                    .linear_tokens
+                    .saturating_sub(s.prefill_seqs * s.prefill_tokens);
+            }
+            rest.prefill_seqs = 0;
+            rest.prefill_tokens = 0;
+            rest.prefill_cached = 0;
+        }
+        if decode.is_some() {
+            if linear {
+                rest.linear_tokens = rest.linear_tokens.saturating_sub(s.decode_seqs);
+            }
+            rest.decode_seqs = 0;
+            rest.decode_kv = 0;
+        }
+        Some(Measured {
+            ops: prefill.into_iter().chain(decode).collect(),
+            rest,
+        })
+    }
+}
+
 /// Which table (and dtype) answers an op, decided once.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Pick {
@@ -351,6 +402,9 @@ pub struct StepModel<'a> {
     kv_table: &'static str,
     kv_table_fallback: bool,
     mla_module: bool,
+    /// Keys of the measured DeepSeek sparse-attention (DSA) block tables that
+    /// answer this model (model, KV dtype, projection dtype), when some do.
+    dsa_module: Option<[&'static str; 3]>,
     /// Keys of the measured DeepSeek-V4 attention-block tables that answer
     /// this model (model, KV dtype, projection dtype), when some do.
     dsv4_module: Option<[&'static str; 3]>,
@@ -490,6 +544,39 @@ impl<'a> StepModel<'a> {
                     })
                 })
             });
+        let dsa_module = model
+            .indexer
+            .as_ref()
+            .filter(|ix| ix.kind == IndexerKind::Dsa && model.attention.mla.is_some())
+            .and_then(|_| {
+                // The tables measure DeepSeek-V3.2 and the GLM-5 checkpoints
+                // (one shape, several names).
+                let models: &[&'static str] = match (h, model.attention.num_heads) {
+                    (7168, 128) => &["deepseek-ai/DeepSeek-V3.2"],
+                    (6144, 64) => &[
+                        "zai-org/GLM-5",
+                        "zai-org/GLM-5-FP8",
+                        "zai-org/GLM-5.2",
+                        "zai-org/GLM-5.2-FP8",
+                        "nvidia/GLM-5.2-NVFP4",
+                    ],
+                    _ => &[],
+                };
+                let gemms: &[&'static str] = match quant.gemm {
+                    GemmQuant::Fp8 | GemmQuant::Fp8Block => &["fp8_block", "bfloat16"],
+                    GemmQuant::Nvfp4 => &["nvfp4", "fp8_block", "bfloat16"],
+                    _ => &["bfloat16", "fp8_block"],
+                };
+                let kv = quant.kv.table();
+                gemms.iter().find_map(|g| {
+                    models.iter().find_map(|m| {
+                        [Op::DsaContextModule, Op::DsaGenerationModule]
+                            .iter()
+                            .all(|op| has(*op, &[m, "bfloat16", kv, g]))
+                            .then_some([*m, kv, *g])
+                    })
+                })
+            });
         Ok(StepModel {
             model,
             system,
@@ -507,6 +594,7 @@ impl<'a> StepModel<'a> {
             kv_table,
             kv_table_fallback,
             mla_module,
+            dsa_module,
             dsv4_module,
             mla_dtype: "bfloat16",
             mla_gemm_dtype,
@@ -589,6 +677,15 @@ impl<'a> StepModel<'a> {
             source: OpSource::from_table(l.source),
             table: Some(l.source.table()),
         }
+    }
+
+    /// A whole-module lookup, unless it is extrapolated: the sparse-attention
+    /// module tables are measured on ragged grids (long KV only at small
+    /// batches), where extrapolating past them goes wild; the composed path
+    /// answers those points instead.
+    fn module_lookup(l: Option<Lookup>) -> Option<Timed> {
+        l.map(Self::from_lookup)
+            .filter(|t| t.source != OpSource::Extrapolated)
     }
 
     /// A GEMM `[m, k] × [k, n]`.
@@ -1181,7 +1278,7 @@ impl<'a> StepModel<'a> {
             return;
         };
         let h = self.hidden;
-        let t = s.linear_tokens;
+        let t_all = s.linear_tokens;
         let bf16 = |m: u64, n_: u64, k: u64| self.gemm(self.lm_pick, GemmQuant::Bf16, m, n_, k);
         use crate::catalog::model::CompressedAttention;
         let keys = |ratio: u64, context: u64, topk: Option<u64>| {
@@ -1190,16 +1287,26 @@ impl<'a> StepModel<'a> {
         let topk = index.map(|(_, _, k)| k);
         let hc_mix = |sink: &mut S| {
             if hc > 1 {
-                sink.add("hc.mix_gemm", 2.0 * n, bf16(t, (2 + hc) * hc, hc * h));
+                sink.add("hc.mix_gemm", 2.0 * n, bf16(t_all, (2 + hc) * hc, hc * h));
             }
         };
-        if let Some(m) = self.measured_dsv4(s, hq, d, ratio, keys(ratio, s.decode_kv, topk)) {
-            for (name, t) in m {
-                sink.add(name, n, t);
+        // What the module tables answer; the rest is composed.
+        let rest;
+        let s = match self.measured_dsv4(s, hq, d, ratio, keys(ratio, s.decode_kv, topk)) {
+            Some(m) => {
+                for (name, t) in m.ops {
+                    sink.add(name, n, t);
+                }
+                if m.rest.is_empty() {
+                    hc_mix(sink);
+                    return;
+                }
+                rest = m.rest;
+                &rest
             }
-            hc_mix(sink);
-            return;
-        }
+            None => s,
+        };
+        let t = s.linear_tokens;
         let overlap = CompressedAttention::overlap(ratio);
         sink.add("attn.q_a_gemm", n, self.dense_gemm(t, q_lora, h));
         sink.add("attn.q_b_gemm", n, self.dense_gemm(t, hq * d, q_lora));
@@ -1274,11 +1381,65 @@ impl<'a> StepModel<'a> {
         hc_mix(sink);
     }
 
+    /// The measured attention block (MLA with its indexer) of a DeepSeek
+    /// sparse-attention layer, for the parts of `s` (prefill, decode) the
+    /// tables answer without extrapolating, and the rest of `s` for the
+    /// composed path; `ctx_roof`/`gen_roof` rescale a sibling system's tables.
+    fn measured_dsa(
+        &self,
+        s: &StepShape,
+        heads: u64,
+        ctx_roof: impl Fn(&SystemSpec) -> f64,
+        gen_roof: impl Fn(&SystemSpec) -> f64,
+    ) -> Option<Measured> {
+        let keys = self.dsa_module?;
+        let tables = self.tables?;
+        let prefill = (s.prefill_seqs > 0)
+            .then(|| {
+                let total = s.prefill_cached + s.prefill_tokens;
+                let lookup =
+                    tables.sparse_module(Op::DsaContextModule, keys, heads, total, s.prefill_seqs);
+                Self::module_lookup(lookup).map(|full| {
+                    let t = Self::chunk_share(full, s);
+                    ("dsa.context_module", self.sibling_scale(t, &ctx_roof))
+                })
+            })
+            .flatten();
+        let decode = (s.decode_seqs > 0)
+            .then(|| {
+                let lookup = tables.sparse_module(
+                    Op::DsaGenerationModule,
+                    keys,
+                    heads,
+                    s.decode_kv.max(1),
+                    s.decode_seqs,
+                );
+                Self::module_lookup(lookup)
+                    .map(|t| ("dsa.generation_module", self.sibling_scale(t, &gen_roof)))
+            })
+            .flatten();
+        Measured::of(s, prefill, decode)
+    }
+
+    /// A whole-module prefill time at `total` context tokens, scaled to the
+    /// new tokens of `s` on top of its cached prefix: the projections scale
+    /// with the new tokens, attention with the causal share; split evenly.
+    fn chunk_share(full: Timed, s: &StepShape) -> Timed {
+        let tf = (s.prefill_cached + s.prefill_tokens) as f64;
+        let cf = s.prefill_cached as f64;
+        let share = 0.5 * (s.prefill_tokens as f64 / tf) + 0.5 * (tf * tf - cf * cf) / (tf * tf);
+        Timed {
+            ms: full.ms * share,
+            ..full
+        }
+    }
+
     /// The measured attention block of a DeepSeek-V4 layer of compress
-    /// `ratio` (4 or 128; the window-only layers have no table) for the
-    /// prefill and decode parts of `s`, when the tables answer both; decode
-    /// attends to `decode_keys` keys per query. Sibling systems' tables are
-    /// rescaled by the roofline of the attention core.
+    /// `ratio` (4 or 128; the window-only layers have no table) for the parts
+    /// of `s` the tables answer without extrapolating, and the rest of `s`
+    /// for the composed path; decode attends to `decode_keys` keys per query.
+    /// Sibling systems' tables are rescaled by the roofline of the attention
+    /// core.
     fn measured_dsv4(
         &self,
         s: &StepShape,
@@ -1286,7 +1447,7 @@ impl<'a> StepModel<'a> {
         d: u64,
         ratio: u64,
         decode_keys: u64,
-    ) -> Option<Vec<(&'static str, Timed)>> {
+    ) -> Option<Measured> {
         let keys = self.dsv4_module?;
         let tables = self.tables?;
         let (ctx_op, gen_op) = match ratio {
@@ -1296,59 +1457,58 @@ impl<'a> StepModel<'a> {
         };
         let eff = &self.eff;
         let kv_bytes = self.quant.kv.bytes() as f64;
-        let mut out = Vec::new();
-        if s.prefill_seqs > 0 {
-            let total = s.prefill_cached + s.prefill_tokens;
-            let l = tables.dsv4_module(ctx_op, keys, hq, total, s.prefill_seqs)?;
-            let full = Self::from_lookup(l);
-            // Projections scale with the new tokens, attention with the
-            // causal share; split evenly (as for the MLA module).
-            let (tf, cf) = (total as f64, s.prefill_cached as f64);
-            let share =
-                0.5 * (s.prefill_tokens as f64 / tf) + 0.5 * (tf * tf - cf * cf) / (tf * tf);
-            let roof = |sys: &SystemSpec| {
-                roofline::context_attention_ms(
-                    sys,
-                    eff,
-                    s.prefill_seqs as f64,
-                    s.prefill_tokens as f64,
-                    s.prefill_cached as f64,
-                    hq as f64,
-                    d as f64,
-                    d as f64,
-                    0.0,
-                )
-            };
-            let t = Timed {
-                ms: full.ms * share,
-                ..full
-            };
-            out.push((
-                "attn.compressed_context_module",
-                self.sibling_scale(t, roof),
-            ));
-        }
-        if s.decode_seqs > 0 {
-            let l = tables.dsv4_module(gen_op, keys, hq, s.decode_kv.max(1), s.decode_seqs)?;
-            let roof = |sys: &SystemSpec| {
-                roofline::generation_attention_ms(
-                    sys,
-                    eff,
-                    s.decode_seqs as f64,
-                    decode_keys.max(1) as f64,
-                    1.0,
-                    d as f64,
-                    d as f64,
-                    kv_bytes,
-                    0.0,
-                )
-            };
-            out.push((
-                "attn.compressed_generation_module",
-                self.sibling_scale(Self::from_lookup(l), roof),
-            ));
-        }
-        Some(out)
+        let prefill = (s.prefill_seqs > 0)
+            .then(|| {
+                let total = s.prefill_cached + s.prefill_tokens;
+                let lookup = tables.sparse_module(ctx_op, keys, hq, total, s.prefill_seqs);
+                Self::module_lookup(lookup).map(|full| {
+                    let roof = |sys: &SystemSpec| {
+                        roofline::context_attention_ms(
+                            sys,
+                            eff,
+                            s.prefill_seqs as f64,
+                            s.prefill_tokens as f64,
+                            s.prefill_cached as f64,
+                            hq as f64,
+                            d as f64,
+                            d as f64,
+                            0.0,
+                        )
+                    };
+                    let t = Self::chunk_share(full, s);
+                    (
+                        "attn.compressed_context_module",
+                        self.sibling_scale(t, roof),
+                    )
+                })
+            })
+            .flatten();
+        let decode = (s.decode_seqs > 0)
+            .then(|| {
+                let lookup =
+                    tables.sparse_module(gen_op, keys, hq, s.decode_kv.max(1), s.decode_seqs);
+                Self::module_lookup(lookup).map(|t| {
+                    let roof = |sys: &SystemSpec| {
+                        roofline::generation_attention_ms(
+                            sys,
+                            eff,
+                            s.decode_seqs as f64,
+                            decode_keys.max(1) as f64,
+                            1.0,
+                            d as f64,
+                            d as f64,
+                            kv_bytes,
+                            0.0,
+                        )
+                    };
+                    (
+                        "attn.compressed_generation_module",
+                        self.sibling_scale(t, roof),
+                    )
+                })
+            })
+            .flatten();
+        Measured::of(s, prefill, decode)
     }
 
     /// Multi-head latent attention of one layer.
@@ -1366,7 +1526,6 @@ impl<'a> StepModel<'a> {
         v: u64,
     ) {
         let h = self.hidden;
-        let t = s.linear_tokens;
         let eff = &self.eff;
         let sys = self.system;
         let kv_bytes = self.quant.kv.bytes() as f64;
@@ -1404,6 +1563,27 @@ impl<'a> StepModel<'a> {
                 GemmQuant::Bf16,
             ) * 2.0
         };
+        // What the sparse-attention tables answer; the rest is composed.
+        let rest;
+        let s = match self.measured_dsa(
+            s,
+            heads,
+            |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+            |sy| gen_roof(sy, s.decode_seqs, s.decode_kv),
+        ) {
+            Some(m) => {
+                for (name, t) in m.ops {
+                    sink.add(name, n, t);
+                }
+                if m.rest.is_empty() {
+                    return;
+                }
+                rest = m.rest;
+                &rest
+            }
+            None => s,
+        };
+        let t = s.linear_tokens;
         if self.mla_module
             && let Some(tables) = self.tables
         {

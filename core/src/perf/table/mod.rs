@@ -565,11 +565,12 @@ impl SystemTables {
         )
     }
 
-    /// Whole attention block of a DeepSeek-V4 compressed layer (`op`: one of
-    /// the four `Dsv4*Module` ops) of `model`, with its KV cache in `kv_dtype`
-    /// and projections in `gemm_dtype`, at `num_heads` heads per GPU, `len`
-    /// tokens of context (prefill) or KV (decode) and `batch` sequences.
-    pub fn dsv4_module(
+    /// Whole attention block of a sparse-attention layer (`op`: `Dsa*Module`
+    /// or one of the four `Dsv4*Module` ops) of `model`, with its KV cache in
+    /// `kv_dtype` and projections in `gemm_dtype`, at `num_heads` heads per
+    /// GPU, `len` tokens of context (prefill) or KV (decode) and `batch`
+    /// sequences.
+    pub fn sparse_module(
         &self,
         op: Op,
         [model, kv_dtype, gemm_dtype]: [&str; 3],

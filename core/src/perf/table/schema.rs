@@ -87,6 +87,11 @@ pub enum Op {
     Nccl,
     /// The backend's own (custom) all-reduce kernel.
     CustomAllreduce,
+    /// Whole prefill attention block of a DeepSeek sparse-attention layer
+    /// (MLA with its indexer: DeepSeek-V3.2, GLM-5) of a given model.
+    DsaContextModule,
+    /// Whole decode attention block of a DeepSeek sparse-attention layer.
+    DsaGenerationModule,
     /// Whole prefill attention block of a DeepSeek-V4 compressed-sparse
     /// layer (compress ratio 4, with its indexer) of a given model.
     Dsv4CsaContextModule,
@@ -113,6 +118,8 @@ impl Op {
         Op::Moe,
         Op::Nccl,
         Op::CustomAllreduce,
+        Op::DsaContextModule,
+        Op::DsaGenerationModule,
         Op::Dsv4CsaContextModule,
         Op::Dsv4CsaGenerationModule,
         Op::Dsv4HcaContextModule,
@@ -133,6 +140,8 @@ impl Op {
             Op::Moe => "moe",
             Op::Nccl => "nccl",
             Op::CustomAllreduce => "custom_allreduce",
+            Op::DsaContextModule => "dsa_context_module",
+            Op::DsaGenerationModule => "dsa_generation_module",
             Op::Dsv4CsaContextModule => "dsv4_csa_context_module",
             Op::Dsv4CsaGenerationModule => "dsv4_csa_generation_module",
             Op::Dsv4HcaContextModule => "dsv4_hca_context_module",
@@ -153,6 +162,8 @@ impl Op {
             Op::ContextMla | Op::GenerationMla => &["mla_dtype", "kv_dtype"],
             Op::MlaContextModule
             | Op::MlaGenerationModule
+            | Op::DsaContextModule
+            | Op::DsaGenerationModule
             | Op::Dsv4CsaContextModule
             | Op::Dsv4CsaGenerationModule
             | Op::Dsv4HcaContextModule
@@ -204,10 +215,12 @@ impl Op {
             Op::GenerationAttention => GEN_ATTN,
             Op::ContextMla
             | Op::MlaContextModule
+            | Op::DsaContextModule
             | Op::Dsv4CsaContextModule
             | Op::Dsv4HcaContextModule => CTX_MLA,
             Op::GenerationMla
             | Op::MlaGenerationModule
+            | Op::DsaGenerationModule
             | Op::Dsv4CsaGenerationModule
             | Op::Dsv4HcaGenerationModule => GEN_MLA,
             Op::MlaBmm => MLA_BMM,

@@ -50,6 +50,8 @@ pub(crate) fn source(op: Op) -> Source {
             fixed_backend: Some("nccl"),
             allow_next: false,
         },
+        Op::DsaContextModule => s("sparse_attention", "dsa_context_module_perf.parquet"),
+        Op::DsaGenerationModule => s("sparse_attention", "dsa_generation_module_perf.parquet"),
         Op::Dsv4CsaContextModule => new_model("dsv4_csa_context_module_perf.parquet"),
         Op::Dsv4CsaGenerationModule => new_model("dsv4_csa_generation_module_perf.parquet"),
         Op::Dsv4HcaContextModule => new_model("dsv4_hca_context_module_perf.parquet"),
@@ -120,18 +122,22 @@ fn layout(op: Op) -> Layout {
             coords: &[Col("num_heads"), Sum("isl", "step"), Col("batch_size")],
             filters: &[],
         },
-        Op::MlaContextModule | Op::Dsv4CsaContextModule | Op::Dsv4HcaContextModule => Layout {
+        Op::MlaContextModule
+        | Op::DsaContextModule
+        | Op::Dsv4CsaContextModule
+        | Op::Dsv4HcaContextModule => Layout {
             cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
             coords: &[Col("num_heads"), Col("isl"), Col("batch_size")],
             filters: &[NO_PREFIX],
         },
-        Op::MlaGenerationModule | Op::Dsv4CsaGenerationModule | Op::Dsv4HcaGenerationModule => {
-            Layout {
-                cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
-                coords: &[Col("num_heads"), Sum("isl", "step"), Col("batch_size")],
-                filters: &[],
-            }
-        }
+        Op::MlaGenerationModule
+        | Op::DsaGenerationModule
+        | Op::Dsv4CsaGenerationModule
+        | Op::Dsv4HcaGenerationModule => Layout {
+            cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
+            coords: &[Col("num_heads"), Sum("isl", "step"), Col("batch_size")],
+            filters: &[],
+        },
         Op::MlaBmm => Layout {
             cats: &["op_name", "bmm_dtype"],
             coords: &[Col("num_heads"), Col("num_tokens")],
