@@ -396,3 +396,27 @@ fn sparse_attention_models_time_their_measured_dsa_blocks() {
         sglang.decode
     );
 }
+
+#[test]
+fn gated_delta_net_layers_time_their_measured_kernels() {
+    // Qwen3.5-397B at TP 4 on B200: the 45 gated-delta-net layers run the
+    // measured short-convolution and delta-rule kernels (4 key and 16 value
+    // heads per GPU), prefill and decode; a chunked 8k-token prefill costs
+    // far more than the roofline of its FLOPs said (tenths of a ms, not
+    // hundredths: the chunked kernel is latency-bound).
+    let m = model("Qwen/Qwen3.5-397B-A17B");
+    let s = sys("b200_sxm");
+    let mut req = agg(&m, s, Backend::Sglang, Parallel::tp(4), 8192, 1024, 16);
+    req.quant.gemm = Some(GemmQuant::Fp8);
+    req.quant.moe = Some(GemmQuant::Fp8);
+    let bd = step_breakdown(&req).unwrap();
+    let find = |ops: &[dgdr_core::perf::OpTime], name: &str| {
+        ops.iter().find(|o| o.name == name).cloned().unwrap()
+    };
+    let ctx = find(&bd.prefill, "linear_attn.context_core");
+    let dec = find(&bd.decode, "linear_attn.generation_core");
+    assert_eq!((ctx.count, dec.count), (45.0, 45.0));
+    assert_eq!((ctx.table, dec.table), (Some("gdn"), Some("gdn")));
+    assert!(ctx.ms > 0.2 && ctx.ms < 1.0, "{ctx:?}");
+    assert!(dec.ms > 0.0 && dec.ms < 0.05, "{dec:?}");
+}

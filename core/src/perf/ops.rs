@@ -255,6 +255,8 @@ enum Attn {
         vd: u64,
         /// Output width of the input projections (q, k, v, gates, beta).
         in_n: u64,
+        /// Kimi delta attention (per-channel decay) rather than GDN.
+        kda: bool,
     },
     Mamba {
         heads: u64,
@@ -1114,9 +1116,12 @@ impl<'a> StepModel<'a> {
                     kd,
                     vd,
                     in_n,
+                    kda,
                 } => {
                     sink.add("linear_attn.in_gemm", n, self.dense_gemm(t, in_n, h));
-                    sink.add("linear_attn.core", n, self.linear_core(s, (kh, vh, kd, vd)));
+                    let (ctx, decode) = self.linear_core(s, (kh, vh, kd, vd), kda);
+                    sink.add("linear_attn.context_core", n, ctx);
+                    sink.add("linear_attn.generation_core", n, decode);
                     sink.add("linear_attn.out_gemm", n, self.dense_gemm(t, h, vh * vd));
                 }
                 Attn::Mamba {
@@ -1742,28 +1747,111 @@ impl<'a> StepModel<'a> {
         sink.add("mla.o_gemm", n, self.dense_gemm(t, h, heads * v));
     }
 
-    /// Gated-delta-net core (no table: roofline). Prefill: the chunked delta
-    /// rule, compute-bound; decode: reading and writing each sequence's state.
-    fn linear_core(&self, s: &StepShape, (kh, vh, kd, vd): (u64, u64, u64, u64)) -> Timed {
-        let _ = kh;
+    /// The core of a linear-attention layer (short convolution and the
+    /// chunked or recurrent delta rule), prefill and decode parts: the
+    /// measured GDN or KDA kernels where the tables hold them (head width
+    /// 128; Kimi delta attention without its own tables takes GDN's as a
+    /// kin, `rescaled`), else the roofline.
+    fn linear_core(
+        &self,
+        s: &StepShape,
+        (kh, vh, kd, vd): (u64, u64, u64, u64),
+        kda: bool,
+    ) -> (Timed, Timed) {
         let eff = &self.eff;
-        let sys = self.system;
-        let mut ms = 0.0;
-        let prefill = (s.prefill_seqs * s.prefill_tokens) as f64;
-        if prefill > 0.0 {
+        let bf16 = [crate::catalog::system::TensorDtype::Bf16];
+        let roof_ctx = |sys: &SystemSpec| {
+            let tokens = (s.prefill_seqs * s.prefill_tokens) as f64;
             let flops =
-                prefill * vh as f64 * (6.0 * kd as f64 * vd as f64 + 128.0 * (kd + vd) as f64);
-            ms += flops
-                / (roofline::peak_flops(sys, &[crate::catalog::system::TensorDtype::Bf16])
-                    * eff.attention)
-                * 1000.0
-                + roofline::kernel_latency_ms(sys) * 4.0;
-        }
-        if s.decode_seqs > 0 {
+                tokens * vh as f64 * (6.0 * kd as f64 * vd as f64 + 128.0 * (kd + vd) as f64);
+            flops / (roofline::peak_flops(sys, &bf16) * eff.attention) * 1000.0
+                + roofline::kernel_latency_ms(sys) * 4.0
+        };
+        let roof_gen = |sys: &SystemSpec| {
             let bytes = s.decode_seqs as f64 * vh as f64 * kd as f64 * vd as f64 * 4.0 * 2.0;
-            ms += roofline::mem_ms(sys, eff, bytes) + roofline::kernel_latency_ms(sys) * 2.0;
-        }
-        Timed::roof(ms)
+            roofline::mem_ms(sys, eff, bytes) + roofline::kernel_latency_ms(sys) * 2.0
+        };
+        // The kernels of one part (the convolution, then the core), summed,
+        // unless a lookup extrapolates.
+        let tables = self.tables.filter(|_| kd == 128 && vd == 128);
+        let sum = |op: Op, kernels: &[&[&str]; 2], seq_len: u64, batch: u64| -> Option<Timed> {
+            let tables = tables?;
+            let mut ms = 0.0;
+            let mut source = OpSource::Measured;
+            for names in kernels {
+                let t = names.iter().find_map(|k| {
+                    let l = tables.linear_kernel(op, k, kh.max(1), vh.max(1), seq_len, batch);
+                    Self::module_lookup(l)
+                })?;
+                ms += t.ms;
+                source = source.max(t.source);
+            }
+            Some(Timed {
+                ms,
+                source,
+                table: Some(op),
+            })
+        };
+        // KDA's own kernels, else GDN's (as a kin for KDA).
+        let measured = |kda_kernels: &[&[&str]; 2], gdn_kernels: &[&[&str]; 2], seq_len, batch| {
+            kda.then(|| sum(Op::Kda, kda_kernels, seq_len, batch))
+                .flatten()
+                .or_else(|| {
+                    sum(Op::Gdn, gdn_kernels, seq_len, batch).map(|t| Timed {
+                        source: if kda { OpSource::Rescaled } else { t.source },
+                        ..t
+                    })
+                })
+        };
+        let ctx = if s.prefill_seqs > 0 && s.prefill_tokens > 0 {
+            measured(
+                &[&["causal_conv1d_fn_qkv3"], &["chunk_kda", "flashkda_fwd"]],
+                &[
+                    &["causal_conv1d_fn"],
+                    &[
+                        "chunk_gated_delta_rule",
+                        "chunk_gated_delta_rule_flashinfer",
+                    ],
+                ],
+                s.prefill_tokens,
+                s.prefill_seqs,
+            )
+            .map_or_else(
+                || Timed::roof(roof_ctx(self.system)),
+                |t| self.sibling_scale(t, roof_ctx),
+            )
+        } else {
+            Timed::zero()
+        };
+        let decode = if s.decode_seqs > 0 {
+            measured(
+                &[
+                    &["causal_conv1d_update"],
+                    &[
+                        "fused_recurrent_kda_packed_decode",
+                        "kda_fused_decode",
+                        "fused_kda_decode",
+                        "fused_recurrent_kda",
+                    ],
+                ],
+                &[
+                    &["causal_conv1d_update"],
+                    &[
+                        "fused_recurrent_gated_delta_rule_packed_decode",
+                        "fused_recurrent_gated_delta_rule",
+                    ],
+                ],
+                1,
+                s.decode_seqs,
+            )
+            .map_or_else(
+                || Timed::roof(roof_gen(self.system)),
+                |t| self.sibling_scale(t, roof_gen),
+            )
+        } else {
+            Timed::zero()
+        };
+        (ctx, decode)
     }
 
     /// Mamba-2 core (no table: roofline).
@@ -1935,6 +2023,7 @@ fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
                         kd,
                         vd,
                         in_n: 2 * kh * kd + vh * vd + vh + gates,
+                        kda: l.kda.is_some(),
                     }
                 }
                 None => Attn::None,

@@ -565,6 +565,22 @@ impl SystemTables {
         )
     }
 
+    /// One kernel of a linear-attention layer (`op`: [`Op::Gdn`] or
+    /// [`Op::Kda`]; `kernel`: its name in the tables) at `k_heads`/`v_heads`
+    /// heads per GPU (head width 128), `seq_len` new tokens per sequence (1
+    /// for decode) and `batch` sequences.
+    pub fn linear_kernel(
+        &self,
+        op: Op,
+        kernel: &str,
+        k_heads: u64,
+        v_heads: u64,
+        seq_len: u64,
+        batch: u64,
+    ) -> Option<Lookup> {
+        self.lookup(op, &[kernel], &[k_heads, v_heads, seq_len, batch])
+    }
+
     /// Whole attention block of a sparse-attention layer (`op`: `Dsa*Module`
     /// or one of the four `Dsv4*Module` ops) of `model`, with its KV cache in
     /// `kv_dtype` and projections in `gemm_dtype`, at `num_heads` heads per

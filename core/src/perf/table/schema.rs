@@ -87,6 +87,11 @@ pub enum Op {
     Nccl,
     /// The backend's own (custom) all-reduce kernel.
     CustomAllreduce,
+    /// The kernels of a gated-delta-net layer (Qwen3.5), each on its own
+    /// (`kernel`: the short convolution and the chunked or recurrent core).
+    Gdn,
+    /// The kernels of a Kimi-delta-attention layer (Kimi-K3), each on its own.
+    Kda,
     /// Whole prefill attention block of a DeepSeek sparse-attention layer
     /// (MLA with its indexer: DeepSeek-V3.2, GLM-5) of a given model.
     DsaContextModule,
@@ -118,6 +123,8 @@ impl Op {
         Op::Moe,
         Op::Nccl,
         Op::CustomAllreduce,
+        Op::Gdn,
+        Op::Kda,
         Op::DsaContextModule,
         Op::DsaGenerationModule,
         Op::Dsv4CsaContextModule,
@@ -140,6 +147,8 @@ impl Op {
             Op::Moe => "moe",
             Op::Nccl => "nccl",
             Op::CustomAllreduce => "custom_allreduce",
+            Op::Gdn => "gdn",
+            Op::Kda => "kda",
             Op::DsaContextModule => "dsa_context_module",
             Op::DsaGenerationModule => "dsa_generation_module",
             Op::Dsv4CsaContextModule => "dsv4_csa_context_module",
@@ -172,6 +181,7 @@ impl Op {
             Op::Moe => &["dtype"],
             Op::Nccl => &["collective", "dtype"],
             Op::CustomAllreduce => &["dtype"],
+            Op::Gdn | Op::Kda => &["kernel"],
         }
     }
 
@@ -209,6 +219,12 @@ impl Op {
             linear("num_tokens"),
         ];
         const COMM: &[Dim] = &[exact("num_gpus"), linear("elements")];
+        const GDN: &[Dim] = &[
+            linear("num_k_heads"),
+            linear("num_v_heads"),
+            linear("seq_len"),
+            linear("batch"),
+        ];
         match self {
             Op::Gemm => GEMM,
             Op::ContextAttention => CTX_ATTN,
@@ -226,6 +242,7 @@ impl Op {
             Op::MlaBmm => MLA_BMM,
             Op::Moe => MOE,
             Op::Nccl | Op::CustomAllreduce => COMM,
+            Op::Gdn | Op::Kda => GDN,
         }
     }
 }

@@ -50,6 +50,13 @@ pub(crate) fn source(op: Op) -> Source {
             fixed_backend: Some("nccl"),
             allow_next: false,
         },
+        Op::Gdn => s("linear_attention", "gdn_perf.parquet"),
+        Op::Kda => Source {
+            family: "kda",
+            file: "kda_perf.parquet",
+            fixed_backend: None,
+            allow_next: true,
+        },
         Op::DsaContextModule => s("sparse_attention", "dsa_context_module_perf.parquet"),
         Op::DsaGenerationModule => s("sparse_attention", "dsa_generation_module_perf.parquet"),
         Op::Dsv4CsaContextModule => new_model("dsv4_csa_context_module_perf.parquet"),
@@ -160,6 +167,18 @@ fn layout(op: Op) -> Layout {
             cats: &["op_name", "nccl_dtype"],
             coords: &[Col("num_gpus"), Col("message_size")],
             filters: &[],
+        },
+        // Each kernel is its own table: a layer runs the convolution and the
+        // core one after the other.
+        Op::Gdn | Op::Kda => Layout {
+            cats: &["kernel_source"],
+            coords: &[
+                Col("num_k_heads"),
+                Col("num_v_heads"),
+                Col("seq_len"),
+                Col("batch_size"),
+            ],
+            filters: &[("head_k_dim", 128, 128, "head width other than 128")],
         },
         Op::CustomAllreduce => Layout {
             cats: &["allreduce_dtype"],
