@@ -420,3 +420,32 @@ fn gated_delta_net_layers_time_their_measured_kernels() {
     assert!(ctx.ms > 0.2 && ctx.ms < 1.0, "{ctx:?}");
     assert!(dec.ms > 0.0 && dec.ms < 0.05, "{dec:?}");
 }
+
+#[test]
+fn block_sparse_layers_time_their_measured_msa_blocks() {
+    // MiniMax-M3 on vLLM: the 57 block-sparse layers take their attention
+    // block from the measured MSA module tables, the 3 dense layers plain
+    // attention. SGLang's and TensorRT-LLM's tables (next versions only,
+    // with a harness floor) are not used: their layers are composed.
+    let m = model("MiniMaxAI/MiniMax-M3");
+    let s = sys("b200_sxm");
+    let count = |ops: &[dgdr_core::perf::OpTime], name: &str| -> f64 {
+        ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
+    };
+    let vllm = step_breakdown(&agg(&m, s, Backend::Vllm, Parallel::tp(8), 8192, 1024, 64)).unwrap();
+    assert_eq!(count(&vllm.prefill, "attn.sparse_context_module"), 57.0);
+    assert_eq!(count(&vllm.prefill, "attn.context"), 3.0);
+    assert_eq!(count(&vllm.decode, "attn.sparse_generation_module"), 57.0);
+    let sglang = step_breakdown(&agg(
+        &m,
+        s,
+        Backend::Sglang,
+        Parallel::tp(8),
+        8192,
+        1024,
+        64,
+    ))
+    .unwrap();
+    assert_eq!(count(&sglang.prefill, "attn.sparse_context_module"), 0.0);
+    assert_eq!(count(&sglang.prefill, "attn.context"), 60.0);
+}

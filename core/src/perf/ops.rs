@@ -239,6 +239,8 @@ enum Attn {
         window: u64,
         /// Output width of the fused QKV(+gate) projection.
         qkv_n: u64,
+        /// A block-sparse indexer picks the keys (MiniMax-M3).
+        sparse: bool,
     },
     Mla {
         heads: u64,
@@ -407,6 +409,9 @@ pub struct StepModel<'a> {
     /// Keys of the measured DeepSeek sparse-attention (DSA) block tables that
     /// answer this model (model, KV dtype, projection dtype), when some do.
     dsa_module: Option<[&'static str; 3]>,
+    /// Keys of the measured MiniMax-M3 block-sparse attention-block tables
+    /// that answer this model, when some do.
+    msa_module: Option<[&'static str; 3]>,
     /// Keys of the measured DeepSeek-V4 attention-block tables that answer
     /// this model (model, KV dtype, projection dtype), when some do.
     dsv4_module: Option<[&'static str; 3]>,
@@ -579,6 +584,29 @@ impl<'a> StepModel<'a> {
                     })
                 })
             });
+        let msa_module = model
+            .indexer
+            .as_ref()
+            .filter(|ix| ix.kind == IndexerKind::BlockSparse)
+            .filter(|_| {
+                (h, model.attention.num_heads, model.attention.num_kv_heads) == (6144, 64, 4)
+            })
+            .and_then(|_| {
+                // The tables measure MiniMax-M3's one shape.
+                let gemms: &[&'static str] = match quant.gemm {
+                    GemmQuant::Fp8 | GemmQuant::Fp8Block => &["fp8_block", "bfloat16"],
+                    GemmQuant::Nvfp4 => &["nvfp4", "bfloat16"],
+                    _ => &["bfloat16"],
+                };
+                let kv = quant.kv.table();
+                gemms.iter().find_map(|g| {
+                    let key = ["MiniMaxAI/MiniMax-M3", "bfloat16", kv, g];
+                    [Op::MsaContextModule, Op::MsaGenerationModule]
+                        .iter()
+                        .all(|op| has(*op, &key))
+                        .then_some(["MiniMaxAI/MiniMax-M3", kv, *g])
+                })
+            });
         Ok(StepModel {
             model,
             system,
@@ -597,6 +625,7 @@ impl<'a> StepModel<'a> {
             kv_table_fallback,
             mla_module,
             dsa_module,
+            msa_module,
             dsv4_module,
             mla_dtype: "bfloat16",
             mla_gemm_dtype,
@@ -1066,7 +1095,21 @@ impl<'a> StepModel<'a> {
                     dv,
                     window,
                     qkv_n,
+                    sparse,
                 } => {
+                    // What the block-sparse tables answer; the rest is composed.
+                    let rest;
+                    let s = match sparse.then(|| self.measured_msa(s, hq, hkv, d)).flatten() {
+                        Some(m) => {
+                            for (name, t) in m.ops {
+                                sink.add(name, n, t);
+                            }
+                            rest = m.rest;
+                            &rest
+                        }
+                        None => s,
+                    };
+                    let t = s.linear_tokens;
                     sink.add("attn.qkv_gemm", n, self.dense_gemm(t, qkv_n, h));
                     if s.prefill_seqs > 0 {
                         sink.add(
@@ -1386,41 +1429,40 @@ impl<'a> StepModel<'a> {
         hc_mix(sink);
     }
 
-    /// The measured attention block (MLA with its indexer) of a DeepSeek
-    /// sparse-attention layer, for the parts of `s` (prefill, decode) the
-    /// tables answer without extrapolating, and the rest of `s` for the
-    /// composed path; `ctx_roof`/`gen_roof` rescale a sibling system's tables.
-    fn measured_dsa(
+    /// The measured attention block of a layer (`ops`: the context and
+    /// generation module tables, `keys`: model, KV and projection dtypes;
+    /// `names`: the breakdown's names of the two parts) at `heads` heads per
+    /// GPU, for the parts of `s` (prefill, decode) the tables answer without
+    /// extrapolating, and the rest of `s` for the composed path.
+    /// `ctx_roof`/`gen_roof` rescale a sibling system's tables.
+    #[allow(clippy::too_many_arguments)]
+    fn measured_module(
         &self,
         s: &StepShape,
+        keys: Option<[&'static str; 3]>,
+        (ctx_op, gen_op): (Op, Op),
+        (ctx_name, gen_name): (&'static str, &'static str),
         heads: u64,
         ctx_roof: impl Fn(&SystemSpec) -> f64,
         gen_roof: impl Fn(&SystemSpec) -> f64,
     ) -> Option<Measured> {
-        let keys = self.dsa_module?;
+        let keys = keys?;
         let tables = self.tables?;
         let prefill = (s.prefill_seqs > 0)
             .then(|| {
                 let total = s.prefill_cached + s.prefill_tokens;
-                let lookup =
-                    tables.sparse_module(Op::DsaContextModule, keys, heads, total, s.prefill_seqs);
+                let lookup = tables.sparse_module(ctx_op, keys, heads, total, s.prefill_seqs);
                 Self::module_lookup(lookup).map(|full| {
                     let t = Self::chunk_share(full, s);
-                    ("dsa.context_module", self.sibling_scale(t, &ctx_roof))
+                    (ctx_name, self.sibling_scale(t, &ctx_roof))
                 })
             })
             .flatten();
         let decode = (s.decode_seqs > 0)
             .then(|| {
-                let lookup = tables.sparse_module(
-                    Op::DsaGenerationModule,
-                    keys,
-                    heads,
-                    s.decode_kv.max(1),
-                    s.decode_seqs,
-                );
-                Self::module_lookup(lookup)
-                    .map(|t| ("dsa.generation_module", self.sibling_scale(t, &gen_roof)))
+                let lookup =
+                    tables.sparse_module(gen_op, keys, heads, s.decode_kv.max(1), s.decode_seqs);
+                Self::module_lookup(lookup).map(|t| (gen_name, self.sibling_scale(t, &gen_roof)))
             })
             .flatten();
         Measured::of(s, prefill, decode)
@@ -1439,12 +1481,54 @@ impl<'a> StepModel<'a> {
         }
     }
 
+    /// The measured attention block (GQA with its block indexer) of a
+    /// MiniMax-M3 block-sparse layer; see [`StepModel::measured_module`].
+    fn measured_msa(&self, s: &StepShape, hq: u64, hkv: u64, d: u64) -> Option<Measured> {
+        let eff = &self.eff;
+        let kv_bytes = self.quant.kv.bytes() as f64;
+        self.measured_module(
+            s,
+            self.msa_module,
+            (Op::MsaContextModule, Op::MsaGenerationModule),
+            (
+                "attn.sparse_context_module",
+                "attn.sparse_generation_module",
+            ),
+            hq,
+            |sys| {
+                roofline::context_attention_ms(
+                    sys,
+                    eff,
+                    s.prefill_seqs as f64,
+                    s.prefill_tokens as f64,
+                    s.prefill_cached as f64,
+                    hq as f64,
+                    d as f64,
+                    d as f64,
+                    0.0,
+                )
+            },
+            |sys| {
+                roofline::generation_attention_ms(
+                    sys,
+                    eff,
+                    s.decode_seqs as f64,
+                    s.decode_kv.max(1) as f64,
+                    hkv as f64,
+                    d as f64,
+                    d as f64,
+                    kv_bytes,
+                    0.0,
+                )
+            },
+        )
+    }
+
     /// The measured attention block of a DeepSeek-V4 layer of compress
-    /// `ratio` (4 or 128; the window-only layers have no table) for the parts
-    /// of `s` the tables answer without extrapolating, and the rest of `s`
-    /// for the composed path; decode attends to `decode_keys` keys per query.
-    /// Sibling systems' tables are rescaled by the roofline of the attention
-    /// core.
+    /// `ratio` (4 or 128; the window-only layers have no table), decode
+    /// attending to `decode_keys` keys per query; see
+    /// [`StepModel::measured_module`]. Sibling systems' tables are rescaled
+    /// by the roofline of the attention core.
     fn measured_dsv4(
         &self,
         s: &StepShape,
@@ -1453,67 +1537,49 @@ impl<'a> StepModel<'a> {
         ratio: u64,
         decode_keys: u64,
     ) -> Option<Measured> {
-        let keys = self.dsv4_module?;
-        let tables = self.tables?;
-        let (ctx_op, gen_op) = match ratio {
+        let ops = match ratio {
             4 => (Op::Dsv4CsaContextModule, Op::Dsv4CsaGenerationModule),
             128 => (Op::Dsv4HcaContextModule, Op::Dsv4HcaGenerationModule),
             _ => return None,
         };
         let eff = &self.eff;
         let kv_bytes = self.quant.kv.bytes() as f64;
-        let prefill = (s.prefill_seqs > 0)
-            .then(|| {
-                let total = s.prefill_cached + s.prefill_tokens;
-                let lookup = tables.sparse_module(ctx_op, keys, hq, total, s.prefill_seqs);
-                Self::module_lookup(lookup).map(|full| {
-                    let roof = |sys: &SystemSpec| {
-                        roofline::context_attention_ms(
-                            sys,
-                            eff,
-                            s.prefill_seqs as f64,
-                            s.prefill_tokens as f64,
-                            s.prefill_cached as f64,
-                            hq as f64,
-                            d as f64,
-                            d as f64,
-                            0.0,
-                        )
-                    };
-                    let t = Self::chunk_share(full, s);
-                    (
-                        "attn.compressed_context_module",
-                        self.sibling_scale(t, roof),
-                    )
-                })
-            })
-            .flatten();
-        let decode = (s.decode_seqs > 0)
-            .then(|| {
-                let lookup =
-                    tables.sparse_module(gen_op, keys, hq, s.decode_kv.max(1), s.decode_seqs);
-                Self::module_lookup(lookup).map(|t| {
-                    let roof = |sys: &SystemSpec| {
-                        roofline::generation_attention_ms(
-                            sys,
-                            eff,
-                            s.decode_seqs as f64,
-                            decode_keys.max(1) as f64,
-                            1.0,
-                            d as f64,
-                            d as f64,
-                            kv_bytes,
-                            0.0,
-                        )
-                    };
-                    (
-                        "attn.compressed_generation_module",
-                        self.sibling_scale(t, roof),
-                    )
-                })
-            })
-            .flatten();
-        Measured::of(s, prefill, decode)
+        self.measured_module(
+            s,
+            self.dsv4_module,
+            ops,
+            (
+                "attn.compressed_context_module",
+                "attn.compressed_generation_module",
+            ),
+            hq,
+            |sys| {
+                roofline::context_attention_ms(
+                    sys,
+                    eff,
+                    s.prefill_seqs as f64,
+                    s.prefill_tokens as f64,
+                    s.prefill_cached as f64,
+                    hq as f64,
+                    d as f64,
+                    d as f64,
+                    0.0,
+                )
+            },
+            |sys| {
+                roofline::generation_attention_ms(
+                    sys,
+                    eff,
+                    s.decode_seqs as f64,
+                    decode_keys.max(1) as f64,
+                    1.0,
+                    d as f64,
+                    d as f64,
+                    kv_bytes,
+                    0.0,
+                )
+            },
+        )
     }
 
     /// Multi-head latent attention of one layer.
@@ -1570,8 +1636,11 @@ impl<'a> StepModel<'a> {
         };
         // What the sparse-attention tables answer; the rest is composed.
         let rest;
-        let s = match self.measured_dsa(
+        let s = match self.measured_module(
             s,
+            self.dsa_module,
+            (Op::DsaContextModule, Op::DsaGenerationModule),
+            ("dsa.context_module", "dsa.generation_module"),
             heads,
             |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
             |sy| gen_roof(sy, s.decode_seqs, s.decode_kv),
@@ -1959,6 +2028,11 @@ fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
     for i in 0..layers {
         let ac = attn_codes.get(i).copied().unwrap_or('-');
         let mc = mlp_codes.get(i).copied().unwrap_or('-');
+        let block_sparse = |i: usize| {
+            model.indexer.as_ref().is_some_and(|ix| {
+                ix.kind == IndexerKind::BlockSparse && ix.layers.chars().nth(i) == Some('I')
+            })
+        };
         let gqa = |att: &crate::catalog::model::Attention, kv_heads: u64, window: u64| {
             let hq = ceil_div(att.num_heads, tp);
             let hkv = ceil_div(kv_heads, tp).max(1);
@@ -1974,6 +2048,7 @@ fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
                 dv: att.v_head_dim,
                 window,
                 qkv_n: hq * att.head_dim * qmul + hkv * att.head_dim + v_n,
+                sparse: block_sparse(i),
             }
         };
         let attn = match ac {

@@ -97,6 +97,11 @@ pub enum Op {
     DsaContextModule,
     /// Whole decode attention block of a DeepSeek sparse-attention layer.
     DsaGenerationModule,
+    /// Whole prefill attention block of a MiniMax-M3 block-sparse attention
+    /// layer (GQA with its block indexer).
+    MsaContextModule,
+    /// Whole decode attention block of a MiniMax-M3 block-sparse layer.
+    MsaGenerationModule,
     /// Whole prefill attention block of a DeepSeek-V4 compressed-sparse
     /// layer (compress ratio 4, with its indexer) of a given model.
     Dsv4CsaContextModule,
@@ -127,6 +132,8 @@ impl Op {
         Op::Kda,
         Op::DsaContextModule,
         Op::DsaGenerationModule,
+        Op::MsaContextModule,
+        Op::MsaGenerationModule,
         Op::Dsv4CsaContextModule,
         Op::Dsv4CsaGenerationModule,
         Op::Dsv4HcaContextModule,
@@ -151,6 +158,8 @@ impl Op {
             Op::Kda => "kda",
             Op::DsaContextModule => "dsa_context_module",
             Op::DsaGenerationModule => "dsa_generation_module",
+            Op::MsaContextModule => "msa_context_module",
+            Op::MsaGenerationModule => "msa_generation_module",
             Op::Dsv4CsaContextModule => "dsv4_csa_context_module",
             Op::Dsv4CsaGenerationModule => "dsv4_csa_generation_module",
             Op::Dsv4HcaContextModule => "dsv4_hca_context_module",
@@ -173,6 +182,8 @@ impl Op {
             | Op::MlaGenerationModule
             | Op::DsaContextModule
             | Op::DsaGenerationModule
+            | Op::MsaContextModule
+            | Op::MsaGenerationModule
             | Op::Dsv4CsaContextModule
             | Op::Dsv4CsaGenerationModule
             | Op::Dsv4HcaContextModule
@@ -232,11 +243,13 @@ impl Op {
             Op::ContextMla
             | Op::MlaContextModule
             | Op::DsaContextModule
+            | Op::MsaContextModule
             | Op::Dsv4CsaContextModule
             | Op::Dsv4HcaContextModule => CTX_MLA,
             Op::GenerationMla
             | Op::MlaGenerationModule
             | Op::DsaGenerationModule
+            | Op::MsaGenerationModule
             | Op::Dsv4CsaGenerationModule
             | Op::Dsv4HcaGenerationModule => GEN_MLA,
             Op::MlaBmm => MLA_BMM,

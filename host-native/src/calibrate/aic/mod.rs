@@ -18,7 +18,8 @@
 //!   (core and whole-module), the MLA batched GEMMs, MoE, NCCL collectives,
 //!   the backend's custom all-reduce, the gated-delta-net kernels (each
 //!   kernel its own table), and the sparse-attention blocks (whole modules)
-//!   of DeepSeek-V3.2/GLM-5 (DSA) and DeepSeek-V4 (CSA, HCA). Other
+//!   of DeepSeek-V3.2/GLM-5 (DSA), MiniMax-M3 (MSA) and DeepSeek-V4 (CSA,
+//!   HCA). Other
 //!   model-specific modules (KDA, Mamba2, mHC, MSA, encoder attention,
 //!   quantize kernels) and the wide-EP tables are not distilled;
 //! - MoE rows of one token distribution (`power_law_1.01` by default: AI

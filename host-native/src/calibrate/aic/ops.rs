@@ -59,6 +59,11 @@ pub(crate) fn source(op: Op) -> Source {
         },
         Op::DsaContextModule => s("sparse_attention", "dsa_context_module_perf.parquet"),
         Op::DsaGenerationModule => s("sparse_attention", "dsa_generation_module_perf.parquet"),
+        // Only the current versions' MiniMax-M3 tables: the next versions'
+        // (SGLang 0.5.16, TensorRT-LLM 1.3.0rc23) time a 1-token prefill
+        // layer at 0.65 and 3 ms, a harness floor, not the kernels.
+        Op::MsaContextModule => s("msa", "msa_context_module_perf.parquet"),
+        Op::MsaGenerationModule => s("msa", "msa_generation_module_perf.parquet"),
         Op::Dsv4CsaContextModule => new_model("dsv4_csa_context_module_perf.parquet"),
         Op::Dsv4CsaGenerationModule => new_model("dsv4_csa_generation_module_perf.parquet"),
         Op::Dsv4HcaContextModule => new_model("dsv4_hca_context_module_perf.parquet"),
@@ -131,6 +136,7 @@ fn layout(op: Op) -> Layout {
         },
         Op::MlaContextModule
         | Op::DsaContextModule
+        | Op::MsaContextModule
         | Op::Dsv4CsaContextModule
         | Op::Dsv4HcaContextModule => Layout {
             cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
@@ -139,6 +145,7 @@ fn layout(op: Op) -> Layout {
         },
         Op::MlaGenerationModule
         | Op::DsaGenerationModule
+        | Op::MsaGenerationModule
         | Op::Dsv4CsaGenerationModule
         | Op::Dsv4HcaGenerationModule => Layout {
             cats: &["model", "mla_dtype", "kv_cache_dtype", "gemm_type"],
