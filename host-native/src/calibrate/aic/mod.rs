@@ -64,7 +64,7 @@ pub struct ImportOptions {
     pub only_systems: Vec<String>,
     /// Latency resolution: `2^bits` steps per octave. The default, 6 (64
     /// steps, ≤ 0.54 % rounding, 0.31 % RMS), keeps the eight built-in files
-    /// at ~4.9 MB; 7 gives ~5.9 MB (≤ 0.27 %), 8 ~6.9 MB (≤ 0.14 %). Repeated
+    /// at ~5.4 MB; each extra bit costs ~1 MB (7: ≤ 0.27 %, 8: ≤ 0.14 %). Repeated
     /// measurements of one point in the database differ by ~1 % (median).
     pub bits: u8,
     /// The MoE token distribution kept.
