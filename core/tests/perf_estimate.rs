@@ -257,6 +257,11 @@ fn systems_without_tables_answer_by_roofline() {
     );
 }
 
+/// How many times a step runs the ops named `name` (layers).
+fn op_count(ops: &[dgdr_core::perf::OpTime], name: &str) -> f64 {
+    ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
+}
+
 /// Summed ms of the ops named `name` in a breakdown.
 fn op_ms(ops: &[dgdr_core::perf::OpTime], name: &str) -> f64 {
     ops.iter()
@@ -315,12 +320,15 @@ fn deepseek_v4_times_its_measured_attention_blocks() {
         "V4 keeps its compressed KV in FP8"
     );
     let bd = step_breakdown(&req).unwrap();
-    let count = |ops: &[dgdr_core::perf::OpTime], name: &str| -> f64 {
-        ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
-    };
-    assert_eq!(count(&bd.prefill, "attn.compressed_context_module"), 41.0);
-    assert_eq!(count(&bd.decode, "attn.compressed_generation_module"), 41.0);
-    assert_eq!(count(&bd.decode, "attn.generation"), 2.0);
+    assert_eq!(
+        op_count(&bd.prefill, "attn.compressed_context_module"),
+        41.0
+    );
+    assert_eq!(
+        op_count(&bd.decode, "attn.compressed_generation_module"),
+        41.0
+    );
+    assert_eq!(op_count(&bd.decode, "attn.generation"), 2.0);
     for o in bd
         .decode
         .iter()
@@ -366,13 +374,10 @@ fn sparse_attention_models_time_their_measured_dsa_blocks() {
     // so its decode there is composed (MLA tables), never extrapolated.
     let m = model("zai-org/GLM-5-FP8");
     let s = sys("b200_sxm");
-    let count = |ops: &[dgdr_core::perf::OpTime], name: &str| -> f64 {
-        ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
-    };
     let layers = m.num_layers as f64;
     let vllm = step_breakdown(&agg(&m, s, Backend::Vllm, Parallel::tp(8), 8192, 1024, 64)).unwrap();
-    assert_eq!(count(&vllm.prefill, "dsa.context_module"), layers);
-    assert_eq!(count(&vllm.decode, "dsa.generation_module"), layers);
+    assert_eq!(op_count(&vllm.prefill, "dsa.context_module"), layers);
+    assert_eq!(op_count(&vllm.decode, "dsa.generation_module"), layers);
     let sglang = step_breakdown(&agg(
         &m,
         s,
@@ -383,8 +388,8 @@ fn sparse_attention_models_time_their_measured_dsa_blocks() {
         64,
     ))
     .unwrap();
-    assert_eq!(count(&sglang.prefill, "dsa.context_module"), layers);
-    assert_eq!(count(&sglang.decode, "dsa.generation_module"), 0.0);
+    assert_eq!(op_count(&sglang.prefill, "dsa.context_module"), layers);
+    assert_eq!(op_count(&sglang.decode, "dsa.generation_module"), 0.0);
     assert!(sglang.decode.iter().any(|o| o.name.starts_with("mla.")));
     assert!(
         sglang
@@ -429,13 +434,13 @@ fn block_sparse_layers_time_their_measured_msa_blocks() {
     // with a harness floor) are not used: their layers are composed.
     let m = model("MiniMaxAI/MiniMax-M3");
     let s = sys("b200_sxm");
-    let count = |ops: &[dgdr_core::perf::OpTime], name: &str| -> f64 {
-        ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
-    };
     let vllm = step_breakdown(&agg(&m, s, Backend::Vllm, Parallel::tp(8), 8192, 1024, 64)).unwrap();
-    assert_eq!(count(&vllm.prefill, "attn.sparse_context_module"), 57.0);
-    assert_eq!(count(&vllm.prefill, "attn.context"), 3.0);
-    assert_eq!(count(&vllm.decode, "attn.sparse_generation_module"), 57.0);
+    assert_eq!(op_count(&vllm.prefill, "attn.sparse_context_module"), 57.0);
+    assert_eq!(op_count(&vllm.prefill, "attn.context"), 3.0);
+    assert_eq!(
+        op_count(&vllm.decode, "attn.sparse_generation_module"),
+        57.0
+    );
     let sglang = step_breakdown(&agg(
         &m,
         s,
@@ -446,6 +451,6 @@ fn block_sparse_layers_time_their_measured_msa_blocks() {
         64,
     ))
     .unwrap();
-    assert_eq!(count(&sglang.prefill, "attn.sparse_context_module"), 0.0);
-    assert_eq!(count(&sglang.prefill, "attn.context"), 60.0);
+    assert_eq!(op_count(&sglang.prefill, "attn.sparse_context_module"), 0.0);
+    assert_eq!(op_count(&sglang.prefill, "attn.context"), 60.0);
 }

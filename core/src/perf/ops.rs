@@ -1484,9 +1484,7 @@ impl<'a> StepModel<'a> {
     /// The measured attention block (GQA with its block indexer) of a
     /// MiniMax-M3 block-sparse layer; see [`StepModel::measured_module`].
     fn measured_msa(&self, s: &StepShape, hq: u64, hkv: u64, d: u64) -> Option<Measured> {
-        let eff = &self.eff;
-        let kv_bytes = self.quant.kv.bytes() as f64;
-        self.measured_module(
+        self.measured_attention_module(
             s,
             self.msa_module,
             (Op::MsaContextModule, Op::MsaGenerationModule),
@@ -1494,64 +1492,31 @@ impl<'a> StepModel<'a> {
                 "attn.sparse_context_module",
                 "attn.sparse_generation_module",
             ),
-            hq,
-            |sys| {
-                roofline::context_attention_ms(
-                    sys,
-                    eff,
-                    s.prefill_seqs as f64,
-                    s.prefill_tokens as f64,
-                    s.prefill_cached as f64,
-                    hq as f64,
-                    d as f64,
-                    d as f64,
-                    0.0,
-                )
-            },
-            |sys| {
-                roofline::generation_attention_ms(
-                    sys,
-                    eff,
-                    s.decode_seqs as f64,
-                    s.decode_kv.max(1) as f64,
-                    hkv as f64,
-                    d as f64,
-                    d as f64,
-                    kv_bytes,
-                    0.0,
-                )
-            },
+            (hq, hkv, d),
+            s.decode_kv,
         )
     }
 
-    /// The measured attention block of a DeepSeek-V4 layer of compress
-    /// `ratio` (4 or 128; the window-only layers have no table), decode
-    /// attending to `decode_keys` keys per query; see
-    /// [`StepModel::measured_module`]. Sibling systems' tables are rescaled
-    /// by the roofline of the attention core.
-    fn measured_dsv4(
+    /// [`StepModel::measured_module`] for a block of `hq` query and `hkv`
+    /// key/value heads of width `d`, decode attending to `decode_keys` keys
+    /// per query: sibling systems' tables are rescaled by the roofline of
+    /// that attention core.
+    fn measured_attention_module(
         &self,
         s: &StepShape,
-        hq: u64,
-        d: u64,
-        ratio: u64,
+        keys: Option<[&'static str; 3]>,
+        ops: (Op, Op),
+        names: (&'static str, &'static str),
+        (hq, hkv, d): (u64, u64, u64),
         decode_keys: u64,
     ) -> Option<Measured> {
-        let ops = match ratio {
-            4 => (Op::Dsv4CsaContextModule, Op::Dsv4CsaGenerationModule),
-            128 => (Op::Dsv4HcaContextModule, Op::Dsv4HcaGenerationModule),
-            _ => return None,
-        };
         let eff = &self.eff;
         let kv_bytes = self.quant.kv.bytes() as f64;
         self.measured_module(
             s,
-            self.dsv4_module,
+            keys,
             ops,
-            (
-                "attn.compressed_context_module",
-                "attn.compressed_generation_module",
-            ),
+            names,
             hq,
             |sys| {
                 roofline::context_attention_ms(
@@ -1572,13 +1537,43 @@ impl<'a> StepModel<'a> {
                     eff,
                     s.decode_seqs as f64,
                     decode_keys.max(1) as f64,
-                    1.0,
+                    hkv as f64,
                     d as f64,
                     d as f64,
                     kv_bytes,
                     0.0,
                 )
             },
+        )
+    }
+
+    /// The measured attention block of a DeepSeek-V4 layer of compress
+    /// `ratio` (4 or 128; the window-only layers have no table), decode
+    /// attending to `decode_keys` keys per query; see
+    /// [`StepModel::measured_module`].
+    fn measured_dsv4(
+        &self,
+        s: &StepShape,
+        hq: u64,
+        d: u64,
+        ratio: u64,
+        decode_keys: u64,
+    ) -> Option<Measured> {
+        let ops = match ratio {
+            4 => (Op::Dsv4CsaContextModule, Op::Dsv4CsaGenerationModule),
+            128 => (Op::Dsv4HcaContextModule, Op::Dsv4HcaGenerationModule),
+            _ => return None,
+        };
+        self.measured_attention_module(
+            s,
+            self.dsv4_module,
+            ops,
+            (
+                "attn.compressed_context_module",
+                "attn.compressed_generation_module",
+            ),
+            (hq, 1, d),
+            decode_keys,
         )
     }
 
