@@ -264,6 +264,32 @@ mod tests {
     use super::*;
 
     #[test]
+    fn next_versions_serve_only_what_current_and_older_lack() {
+        let dir = std::env::temp_dir().join(format!("dgdr-versions-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        for (v, file) in [
+            ("1.3.0rc20", "gemm_perf.parquet"),
+            ("1.3.0rc23", "gemm_perf.parquet"),
+            ("1.3.0rc23", "new_op.parquet"),
+            ("1.3.0rc30", "new_op.parquet"),
+        ] {
+            std::fs::create_dir_all(dir.join(v)).unwrap();
+            std::fs::write(dir.join(v).join(file), b"").unwrap();
+        }
+        // The current version's own table wins; newer ones are never used
+        // by `resolve`.
+        let gemm = resolve(&dir, "1.3.0rc20", "gemm_perf.parquet").unwrap();
+        assert_eq!(gemm.source_version, "1.3.0rc20");
+        assert!(resolve(&dir, "1.3.0rc20", "new_op.parquet").is_none());
+        // `resolve_next` takes the oldest newer version that has it.
+        let next = resolve_next(&dir, "1.3.0rc20", "new_op.parquet").unwrap();
+        assert_eq!(next.source_version, "1.3.0rc23");
+        assert!(next.how.contains("next"), "{}", next.how);
+        assert!(resolve_next(&dir, "1.3.0rc30", "new_op.parquet").is_none());
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
     fn versions_order_like_pep440() {
         let mut v: Vec<Version> = [
             "1.3.0",
