@@ -261,6 +261,7 @@ fn reuse_source(path: &Path, table: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
 
     #[test]
