@@ -329,6 +329,15 @@ fn deepseek_v4_times_its_measured_attention_blocks() {
         41.0
     );
     assert_eq!(op_count(&bd.decode, "attn.generation"), 2.0);
+    // Hyper-connections at both sites of all 43 layers, from the measured
+    // mHC kernels.
+    assert_eq!(op_count(&bd.decode, "hc.pre_post"), 86.0);
+    assert!(
+        bd.decode
+            .iter()
+            .filter(|o| o.name == "hc.pre_post")
+            .all(|o| o.table == Some("mhc"))
+    );
     for o in bd
         .decode
         .iter()

@@ -1333,9 +1333,25 @@ impl<'a> StepModel<'a> {
             CompressedAttention::keys(window, ratio, context, topk)
         };
         let topk = index.map(|(_, _, k)| k);
+        // Hyper-connections at the two sites of the layer (attention and
+        // experts): the measured pre and post kernels where the tables have
+        // this width (they measure 4 streams), else their mixing GEMM.
         let hc_mix = |sink: &mut S| {
-            if hc > 1 {
-                sink.add("hc.mix_gemm", 2.0 * n, bf16(t_all, (2 + hc) * hc, hc * h));
+            if hc <= 1 || t_all == 0 {
+                return;
+            }
+            let measured = self.tables.filter(|_| hc == 4).and_then(|tables| {
+                let pre = Self::module_lookup(tables.mhc("pre", h, t_all))?;
+                let post = Self::module_lookup(tables.mhc("post", h, t_all))?;
+                Some(Timed {
+                    ms: pre.ms + post.ms,
+                    source: pre.source.max(post.source),
+                    table: pre.table,
+                })
+            });
+            match measured {
+                Some(t) => sink.add("hc.pre_post", 2.0 * n, t),
+                None => sink.add("hc.mix_gemm", 2.0 * n, bf16(t_all, (2 + hc) * hc, hc * h)),
             }
         };
         // What the module tables answer; the rest is composed.

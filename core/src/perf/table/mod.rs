@@ -581,6 +581,12 @@ impl SystemTables {
         self.lookup(op, &[kernel], &[k_heads, v_heads, seq_len, batch])
     }
 
+    /// One hyper-connection kernel (`stage`: `pre` or `post`) of one site
+    /// of a model of `hidden` width, on `num_tokens` tokens.
+    pub fn mhc(&self, stage: &str, hidden: u64, num_tokens: u64) -> Option<Lookup> {
+        self.lookup(Op::Mhc, &[stage], &[hidden, num_tokens])
+    }
+
     /// Whole attention block of a sparse-attention layer (`op`: `Dsa*Module`
     /// or one of the four `Dsv4*Module` ops) of `model`, with its KV cache in
     /// `kv_dtype` and projections in `gemm_dtype`, at `num_heads` heads per

@@ -92,6 +92,9 @@ pub enum Op {
     Gdn,
     /// The kernels of a Kimi-delta-attention layer (Kimi-K3), each on its own.
     Kda,
+    /// DeepSeek-V4's hyper-connection kernels (`stage`: `pre`, mixing the
+    /// residual streams into a sublayer's input; `post`, back), per site.
+    Mhc,
     /// Whole prefill attention block of a DeepSeek sparse-attention layer
     /// (MLA with its indexer: DeepSeek-V3.2, GLM-5) of a given model.
     DsaContextModule,
@@ -130,6 +133,7 @@ impl Op {
         Op::CustomAllreduce,
         Op::Gdn,
         Op::Kda,
+        Op::Mhc,
         Op::DsaContextModule,
         Op::DsaGenerationModule,
         Op::MsaContextModule,
@@ -156,6 +160,7 @@ impl Op {
             Op::CustomAllreduce => "custom_allreduce",
             Op::Gdn => "gdn",
             Op::Kda => "kda",
+            Op::Mhc => "mhc",
             Op::DsaContextModule => "dsa_context_module",
             Op::DsaGenerationModule => "dsa_generation_module",
             Op::MsaContextModule => "msa_context_module",
@@ -193,6 +198,7 @@ impl Op {
             Op::Nccl => &["collective", "dtype"],
             Op::CustomAllreduce => &["dtype"],
             Op::Gdn | Op::Kda => &["kernel"],
+            Op::Mhc => &["stage"],
         }
     }
 
@@ -230,6 +236,7 @@ impl Op {
             linear("num_tokens"),
         ];
         const COMM: &[Dim] = &[exact("num_gpus"), linear("elements")];
+        const MHC: &[Dim] = &[exact("hidden"), linear("num_tokens")];
         const GDN: &[Dim] = &[
             linear("num_k_heads"),
             linear("num_v_heads"),
@@ -256,6 +263,7 @@ impl Op {
             Op::Moe => MOE,
             Op::Nccl | Op::CustomAllreduce => COMM,
             Op::Gdn | Op::Kda => GDN,
+            Op::Mhc => MHC,
         }
     }
 }

@@ -16,12 +16,12 @@
 //!   every backend;
 //! - the ops of [`Op::ALL`]: GEMM, context/generation attention, MLA
 //!   (core and whole-module), the MLA batched GEMMs, MoE, NCCL collectives,
-//!   the backend's custom all-reduce, the gated-delta-net kernels (each
-//!   kernel its own table), and the sparse-attention blocks (whole modules)
-//!   of DeepSeek-V3.2/GLM-5 (DSA), MiniMax-M3 (MSA) and DeepSeek-V4 (CSA,
-//!   HCA). Other
-//!   model-specific modules (KDA, Mamba2, mHC, MSA, encoder attention,
-//!   quantize kernels) and the wide-EP tables are not distilled;
+//!   the backend's custom all-reduce, the gated- and Kimi-delta-attention
+//!   kernels (each kernel its own table), DeepSeek-V4's hyper-connection
+//!   (mHC) kernels, and the sparse-attention blocks (whole modules) of
+//!   DeepSeek-V3.2/GLM-5 (DSA), MiniMax-M3 (MSA) and DeepSeek-V4 (CSA,
+//!   HCA). Other model-specific tables (Mamba2, encoder attention, quantize
+//!   kernels) and the wide-EP tables are not distilled;
 //! - MoE rows of one token distribution (`power_law_1.01` by default: AI
 //!   Configurator's serving default, skewed routing as real traffic has);
 //! - where a file holds several kernels for the same point: the

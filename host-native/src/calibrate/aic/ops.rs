@@ -51,6 +51,7 @@ pub(crate) fn source(op: Op) -> Source {
             allow_next: false,
         },
         Op::Gdn => s("linear_attention", "gdn_perf.parquet"),
+        Op::Mhc => s("mhc", "mhc_module_perf.parquet"),
         Op::Kda => Source {
             family: "kda",
             file: "kda_perf.parquet",
@@ -186,6 +187,11 @@ fn layout(op: Op) -> Layout {
                 Col("batch_size"),
             ],
             filters: &[("head_k_dim", 128, 128, "head width other than 128")],
+        },
+        Op::Mhc => Layout {
+            cats: &["op_name"],
+            coords: &[Col("hidden_size"), Col("num_tokens")],
+            filters: &[("hc_mult", 4, 4, "hyper-connection width other than 4")],
         },
         Op::CustomAllreduce => Layout {
             cats: &["allreduce_dtype"],
