@@ -27,8 +27,8 @@ pub enum GemmQuant {
 }
 
 /// Names accepted by [`GemmQuant::parse`].
-pub const GEMM_QUANT_NAMES: &str =
-    "bf16, fp8, fp8_block, nvfp4 (fp4), mxfp4, int4_wo (int4, w4a16)";
+pub const GEMM_QUANT_NAMES: &str = "bf16, fp8 (fp8_ootb), fp8_block (mxfp8), nvfp4 (fp4), \
+     mxfp4 (w4a16_mxfp4, w4a8_mxfp4_fp8, w4a8_mxfp4_mxfp8), int4_wo (int4, w4a16, w4afp8)";
 /// Names accepted by [`KvQuant::parse`].
 pub const KV_QUANT_NAMES: &str = "bf16, fp8";
 
@@ -39,11 +39,16 @@ impl GemmQuant {
             "bf16" | "bfloat16" | "fp16" | "float16" | "half" | "none" | "native" => {
                 GemmQuant::Bf16
             }
-            "fp8" | "float8" | "fp8_per_tensor" | "fp8_per_channel" => GemmQuant::Fp8,
-            "fp8_block" | "fp8-block" | "fp8block" => GemmQuant::Fp8Block,
+            // AI Configurator's mode names are accepted too, each as the
+            // format whose weight bytes and tables it shares: its
+            // out-of-the-box FP8 is per-tensor FP8, MXFP8 a block-scaled
+            // 8-bit format, the W4A8 MXFP4 experts (gpt-oss on TensorRT-LLM)
+            // MXFP4 weights, W4AFP8 (DeepSeek on TensorRT-LLM) INT4 weights.
+            "fp8" | "float8" | "fp8_per_tensor" | "fp8_per_channel" | "fp8_ootb" => GemmQuant::Fp8,
+            "fp8_block" | "fp8-block" | "fp8block" | "mxfp8" => GemmQuant::Fp8Block,
             "nvfp4" | "fp4" => GemmQuant::Nvfp4,
-            "mxfp4" | "w4a16_mxfp4" => GemmQuant::Mxfp4,
-            "int4_wo" | "int4" | "w4a16" | "int4-wo" => GemmQuant::Int4Wo,
+            "mxfp4" | "w4a16_mxfp4" | "w4a8_mxfp4_fp8" | "w4a8_mxfp4_mxfp8" => GemmQuant::Mxfp4,
+            "int4_wo" | "int4" | "w4a16" | "int4-wo" | "w4afp8" => GemmQuant::Int4Wo,
             _ => return None,
         })
     }
@@ -346,6 +351,17 @@ mod tests {
         }
         assert_eq!(GemmQuant::parse("FP4"), Some(GemmQuant::Nvfp4));
         assert_eq!(GemmQuant::parse("int8"), None);
+        // AI Configurator's mode names.
+        let aic = [
+            ("fp8_ootb", GemmQuant::Fp8),
+            ("mxfp8", GemmQuant::Fp8Block),
+            ("w4a8_mxfp4_fp8", GemmQuant::Mxfp4),
+            ("w4a8_mxfp4_mxfp8", GemmQuant::Mxfp4),
+            ("w4afp8", GemmQuant::Int4Wo),
+        ];
+        for (name, want) in aic {
+            assert_eq!(GemmQuant::parse(name), Some(want), "{name}");
+        }
         assert_eq!(KvQuant::parse("fp8"), Some(KvQuant::Fp8));
         assert!(GemmQuant::parse_or_err("int3", "gemm").is_err());
     }
