@@ -1858,7 +1858,7 @@ impl<'a> StepModel<'a> {
             let tables = tables?;
             let mut ms = 0.0;
             let mut source = OpSource::Measured;
-            for names in kernels {
+            for names in kernels.iter().filter(|n| !n.is_empty()) {
                 let t = names.iter().find_map(|k| {
                     let l = tables.linear_kernel(op, k, kh.max(1), vh.max(1), seq_len, batch);
                     Self::module_lookup(l)
@@ -1873,19 +1873,24 @@ impl<'a> StepModel<'a> {
             })
         };
         // KDA's own kernels, else GDN's (as a kin for KDA).
-        let measured = |kda_kernels: &[&[&str]; 2], gdn_kernels: &[&[&str]; 2], seq_len, batch| {
-            kda.then(|| sum(Op::Kda, kda_kernels, seq_len, batch))
-                .flatten()
-                .or_else(|| {
-                    sum(Op::Gdn, gdn_kernels, seq_len, batch).map(|t| Timed {
-                        source: if kda { OpSource::Rescaled } else { t.source },
-                        ..t
-                    })
+        // KDA's own kernels (the first set its tables hold), else GDN's.
+        let measured = |kda_sets: &[[&[&str]; 2]], gdn_kernels: &[&[&str]; 2], seq_len, batch| {
+            kda.then(|| {
+                kda_sets
+                    .iter()
+                    .find_map(|set| sum(Op::Kda, set, seq_len, batch))
+            })
+            .flatten()
+            .or_else(|| {
+                sum(Op::Gdn, gdn_kernels, seq_len, batch).map(|t| Timed {
+                    source: if kda { OpSource::Rescaled } else { t.source },
+                    ..t
                 })
+            })
         };
         let ctx = if s.prefill_seqs > 0 && s.prefill_tokens > 0 {
             measured(
-                &[&["causal_conv1d_fn_qkv3"], &["chunk_kda", "flashkda_fwd"]],
+                &[[&["causal_conv1d_fn_qkv3"], &["chunk_kda", "flashkda_fwd"]]],
                 &[
                     &["causal_conv1d_fn"],
                     &[
@@ -1906,13 +1911,12 @@ impl<'a> StepModel<'a> {
         let decode = if s.decode_seqs > 0 {
             measured(
                 &[
-                    &["causal_conv1d_update"],
-                    &[
-                        "fused_recurrent_kda_packed_decode",
-                        "kda_fused_decode",
-                        "fused_kda_decode",
-                        "fused_recurrent_kda",
+                    [
+                        &["causal_conv1d_update"],
+                        &["fused_recurrent_kda_packed_decode", "fused_recurrent_kda"],
                     ],
+                    // SGLang's decode kernel fuses the convolution.
+                    [&[], &["kda_fused_decode", "fused_kda_decode"]],
                 ],
                 &[
                     &["causal_conv1d_update"],
