@@ -286,11 +286,32 @@ pub struct Moe {
     pub latent_size: Option<u64>,
 }
 
+impl Moe {
+    /// DeepSeek-style experts: gated, no biases or router scales, and
+    /// `shared` always-on experts of the routed experts' `width` each.
+    pub fn gated_with_shared(num_experts: u64, top_k: u64, width: u64, shared: u64) -> Moe {
+        Moe {
+            num_experts,
+            top_k,
+            expert_intermediate_size: width,
+            gated: true,
+            expert_bias: false,
+            router_bias: false,
+            router_scales: false,
+            num_shared_experts: shared,
+            shared_intermediate_size: shared * width,
+            shared_expert_gate: false,
+            latent_size: None,
+        }
+    }
+}
+
 /// Per-layer code strings, one character per decoder layer.
 ///
 /// `attention`: `F` full attention (GQA/MHA/MLA), `S` sliding window, `C`
 /// chunked, `K` compressed (DeepSeek-V4), `L` linear attention, `M` Mamba-2,
-/// `X` replaced by one linear map, `-` none. `mlp`: `D` dense, `E` experts, `B` both in parallel (Gemma-4),
+/// `X` replaced by one linear map, `-` none. `mlp`: `D` dense, `E` experts,
+/// `B` both in parallel (Gemma-4),
 /// `X` replaced by one linear map, `-` none.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Layers {

@@ -747,19 +747,12 @@ impl<'a> Parsed<'a> {
         if self.arch.layers.mlp.contains('E') {
             let width = c.pos_u64("moe_intermediate_size")?;
             let shared = c.u64_or("n_shared_experts", 0)?;
-            self.arch.moe = Some(Moe {
-                num_experts: experts,
-                top_k: c.pos_u64("num_experts_per_tok")?,
-                expert_intermediate_size: width,
-                gated: true,
-                expert_bias: false,
-                router_bias: false,
-                router_scales: false,
-                num_shared_experts: shared,
-                shared_intermediate_size: shared * width,
-                shared_expert_gate: false,
-                latent_size: None,
-            });
+            self.arch.moe = Some(Moe::gated_with_shared(
+                experts,
+                c.pos_u64("num_experts_per_tok")?,
+                width,
+                shared,
+            ));
         }
         if let Some(index_heads) = c.u64("index_n_heads")? {
             let layers = match c.strings("indexer_types")? {
@@ -880,19 +873,12 @@ impl<'a> Parsed<'a> {
         self.arch.layers.mlp = Self::all(n, 'E');
         let width = c.pos_u64("moe_intermediate_size")?;
         let shared = c.u64_or("n_shared_experts", 0)?;
-        self.arch.moe = Some(Moe {
-            num_experts: c.pos_u64("n_routed_experts")?,
-            top_k: c.pos_u64("num_experts_per_tok")?,
-            expert_intermediate_size: width,
-            gated: true,
-            expert_bias: false,
-            router_bias: false,
-            router_scales: false,
-            num_shared_experts: shared,
-            shared_intermediate_size: shared * width,
-            shared_expert_gate: false,
-            latent_size: None,
-        });
+        self.arch.moe = Some(Moe::gated_with_shared(
+            c.pos_u64("n_routed_experts")?,
+            c.pos_u64("num_experts_per_tok")?,
+            width,
+            shared,
+        ));
         if c.u64_or("num_hash_layers", 0)? > 0 {
             self.note(
                 "the token-id → expert tables of the hash-routed layers (`num_hash_layers`) \
@@ -1019,20 +1005,12 @@ impl<'a> Parsed<'a> {
                 Some(k) => k,
                 None => c.pos_u64("num_experts_per_tok")?,
             };
+            let latent = c
+                .u64("routed_expert_hidden_size")?
+                .filter(|l| *l > 0 && *l != self.arch.hidden_size);
             self.arch.moe = Some(Moe {
-                num_experts: experts,
-                top_k,
-                expert_intermediate_size: width,
-                gated: true,
-                expert_bias: false,
-                router_bias: false,
-                router_scales: false,
-                num_shared_experts: shared,
-                shared_intermediate_size: shared * width,
-                shared_expert_gate: false,
-                latent_size: c
-                    .u64("routed_expert_hidden_size")?
-                    .filter(|l| *l > 0 && *l != self.arch.hidden_size),
+                latent_size: latent,
+                ..Moe::gated_with_shared(experts, top_k, width, shared)
             });
         }
         if let Some(block) = c.u64("attn_res_block_size")?.filter(|b| *b > 0) {
@@ -1447,19 +1425,12 @@ impl<'a> Parsed<'a> {
         }
         let width = c.pos_u64("moe_intermediate_size")?;
         let shared = c.u64_or("n_shared_experts", 0)?;
-        self.arch.moe = Some(Moe {
-            num_experts: c.pos_u64("n_routed_experts")?,
-            top_k: c.pos_u64("num_experts_per_tok")?,
-            expert_intermediate_size: width,
-            gated: true,
-            expert_bias: false,
-            router_bias: false,
-            router_scales: false,
-            num_shared_experts: shared,
-            shared_intermediate_size: shared * width,
-            shared_expert_gate: false,
-            latent_size: None,
-        });
+        self.arch.moe = Some(Moe::gated_with_shared(
+            c.pos_u64("n_routed_experts")?,
+            c.pos_u64("num_experts_per_tok")?,
+            width,
+            shared,
+        ));
         self.set_sliding(sliding, false)?;
         self.arch.attention = full;
         self.arch.num_layers = n;
