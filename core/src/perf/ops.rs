@@ -423,6 +423,26 @@ pub struct StepModel<'a> {
     allreduce_gpus: u64,
 }
 
+/// The first (projection dtype, model, KV dtype) under which every one of
+/// `ops` has a table: the keys of a model family's whole-module tables.
+fn module_keys(
+    has: &impl Fn(Op, &[&str]) -> bool,
+    ops: &[Op],
+    models: &[&'static str],
+    gemms: &[&'static str],
+    kvs: &[&'static str],
+) -> Option<[&'static str; 3]> {
+    gemms.iter().find_map(|g| {
+        models.iter().find_map(|m| {
+            kvs.iter().find_map(|kv| {
+                ops.iter()
+                    .all(|op| has(*op, &[m, "bfloat16", kv, g]))
+                    .then_some([*m, *kv, *g])
+            })
+        })
+    })
+}
+
 fn ceil_div(a: u64, b: u64) -> u64 {
     if b == 0 { a } else { a.div_ceil(b) }
 }
@@ -514,12 +534,17 @@ impl<'a> StepModel<'a> {
                 Op::MlaContextModule,
                 &[MLA_MODULE_MODEL, "bfloat16", kv_table, mla_gemm_dtype],
             );
+        // The module tables name the KV cache and projection dtypes their own
+        // way; each family's tables measure only its published shapes.
+        let keys = |ops: &[Op], models: &[&'static str], gemms: &[&'static str]| {
+            module_keys(&has, ops, models, gemms, quant.kv.table_names())
+        };
+        let fp8 = matches!(quant.gemm, GemmQuant::Fp8 | GemmQuant::Fp8Block);
         let dsv4_module = model
             .compressed
             .as_ref()
             .filter(|_| quant.kv == KvQuant::Fp8)
             .and_then(|_| {
-                // The tables measure the two published shapes.
                 let models: &[&'static str] = match (h, model.attention.num_heads) {
                     (4096, 64) => &[
                         "sgl-project/DeepSeek-V4-Flash-FP8",
@@ -531,33 +556,27 @@ impl<'a> StepModel<'a> {
                     ],
                     _ => &[],
                 };
-                let gemms: [&'static str; 2] = match quant.gemm {
-                    GemmQuant::Fp8 | GemmQuant::Fp8Block => ["fp8_block", "bfloat16"],
-                    _ => ["bfloat16", "fp8_block"],
-                };
                 let ops = [
                     Op::Dsv4CsaContextModule,
                     Op::Dsv4CsaGenerationModule,
                     Op::Dsv4HcaContextModule,
                     Op::Dsv4HcaGenerationModule,
                 ];
-                models.iter().find_map(|m| {
-                    gemms.iter().find_map(|g| {
-                        ["fp8", "fp8_e4m3"].into_iter().find_map(|kv| {
-                            ops.iter()
-                                .all(|op| has(*op, &[m, "bfloat16", kv, g]))
-                                .then_some([*m, kv, *g])
-                        })
-                    })
-                })
+                // Measured with 16-bit or block-FP8 projections only.
+                let gemms: &[&'static str] = if fp8 {
+                    &["fp8_block", "bfloat16"]
+                } else {
+                    &["bfloat16", "fp8_block"]
+                };
+                keys(&ops, models, gemms)
             });
         let dsa_module = model
             .indexer
             .as_ref()
             .filter(|ix| ix.kind == IndexerKind::Dsa && model.attention.mla.is_some())
             .and_then(|_| {
-                // The tables measure DeepSeek-V3.2 and the GLM-5 checkpoints
-                // (one shape, several names).
+                // DeepSeek-V3.2, and the GLM-5 checkpoints (one shape, several
+                // names).
                 let models: &[&'static str] = match (h, model.attention.num_heads) {
                     (7168, 128) => &["deepseek-ai/DeepSeek-V3.2"],
                     (6144, 64) => &[
@@ -570,19 +589,15 @@ impl<'a> StepModel<'a> {
                     _ => &[],
                 };
                 let gemms: &[&'static str] = match quant.gemm {
-                    GemmQuant::Fp8 | GemmQuant::Fp8Block => &["fp8_block", "bfloat16"],
+                    _ if fp8 => &["fp8_block", "bfloat16"],
                     GemmQuant::Nvfp4 => &["nvfp4", "fp8_block", "bfloat16"],
                     _ => &["bfloat16", "fp8_block"],
                 };
-                let kv = quant.kv.table();
-                gemms.iter().find_map(|g| {
-                    models.iter().find_map(|m| {
-                        [Op::DsaContextModule, Op::DsaGenerationModule]
-                            .iter()
-                            .all(|op| has(*op, &[m, "bfloat16", kv, g]))
-                            .then_some([*m, kv, *g])
-                    })
-                })
+                keys(
+                    &[Op::DsaContextModule, Op::DsaGenerationModule],
+                    models,
+                    gemms,
+                )
             });
         let msa_module = model
             .indexer
@@ -592,20 +607,16 @@ impl<'a> StepModel<'a> {
                 (h, model.attention.num_heads, model.attention.num_kv_heads) == (6144, 64, 4)
             })
             .and_then(|_| {
-                // The tables measure MiniMax-M3's one shape.
                 let gemms: &[&'static str] = match quant.gemm {
-                    GemmQuant::Fp8 | GemmQuant::Fp8Block => &["fp8_block", "bfloat16"],
+                    _ if fp8 => &["fp8_block", "bfloat16"],
                     GemmQuant::Nvfp4 => &["nvfp4", "bfloat16"],
                     _ => &["bfloat16"],
                 };
-                let kv = quant.kv.table();
-                gemms.iter().find_map(|g| {
-                    let key = ["MiniMaxAI/MiniMax-M3", "bfloat16", kv, g];
-                    [Op::MsaContextModule, Op::MsaGenerationModule]
-                        .iter()
-                        .all(|op| has(*op, &key))
-                        .then_some(["MiniMaxAI/MiniMax-M3", kv, *g])
-                })
+                keys(
+                    &[Op::MsaContextModule, Op::MsaGenerationModule],
+                    &["MiniMaxAI/MiniMax-M3"],
+                    gemms,
+                )
             });
         Ok(StepModel {
             model,

@@ -253,6 +253,14 @@ impl KvQuant {
             KvQuant::Fp8 => "fp8",
         }
     }
+
+    /// Every name the tables give this KV type (SGLang's say `fp8_e4m3`).
+    pub(crate) fn table_names(self) -> &'static [&'static str] {
+        match self {
+            KvQuant::Bf16 => &["bfloat16"],
+            KvQuant::Fp8 => &["fp8", "fp8_e4m3"],
+        }
+    }
 }
 
 /// What a request may override; `None` keeps the checkpoint's own format.
