@@ -1193,12 +1193,10 @@ impl<'a> StepModel<'a> {
                     );
                     sink.add("mamba.out_gemm", n, self.dense_gemm(t, h, heads * hd));
                 }
-                Attn::Compressed { .. } => {
+                Attn::Compressed { hc, .. } => {
                     self.compressed(s, sink, n, &g.attn);
-                    if let Attn::Compressed { hc, .. } = g.attn {
-                        eltwise_bytes +=
-                            t as f64 * h as f64 * 2.0 * 4.0 * hc.saturating_sub(1) as f64;
-                    }
+                    // The residual stream is `hc` hidden sizes wide.
+                    eltwise_bytes += t as f64 * h as f64 * 2.0 * 4.0 * hc.saturating_sub(1) as f64;
                 }
                 Attn::Replaced => sink.add("attn.linear_gemm", n, self.dense_gemm(t, h, h)),
             }
@@ -1698,21 +1696,10 @@ impl<'a> StepModel<'a> {
                     &q(total, s.prefill_seqs),
                 );
                 let t = match l {
-                    Some(l) => {
-                        let full = Self::from_lookup(l);
-                        let (tf, cf) = (total as f64, s.prefill_cached as f64);
-                        // The projections scale with the new tokens, the core
-                        // with the causal share; split evenly.
-                        let share = 0.5 * (s.prefill_tokens as f64 / tf)
-                            + 0.5 * (tf * tf - cf * cf) / (tf * tf);
-                        self.sibling_scale(
-                            Timed {
-                                ms: full.ms * share,
-                                ..full
-                            },
-                            |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
-                        )
-                    }
+                    Some(l) => self
+                        .sibling_scale(Self::chunk_share(Self::from_lookup(l), s), |sy| {
+                            ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached)
+                        }),
                     None => Timed::roof(ctx_roof(
                         sys,
                         s.prefill_seqs,
