@@ -27,11 +27,10 @@ pub(crate) fn source(op: Op) -> Source {
         fixed_backend: None,
         allow_next: false,
     };
-    let new_model = |file| Source {
-        family: "sparse_attention",
-        file,
-        fixed_backend: None,
+    // Tables of new models' ops, which may come from the next version.
+    let next_ok = |family, file| Source {
         allow_next: true,
+        ..s(family, file)
     };
     match op {
         Op::Gemm => s("gemm", "gemm_perf.parquet"),
@@ -52,12 +51,7 @@ pub(crate) fn source(op: Op) -> Source {
         },
         Op::Gdn => s("linear_attention", "gdn_perf.parquet"),
         Op::Mhc => s("mhc", "mhc_module_perf.parquet"),
-        Op::Kda => Source {
-            family: "kda",
-            file: "kda_perf.parquet",
-            fixed_backend: None,
-            allow_next: true,
-        },
+        Op::Kda => next_ok("kda", "kda_perf.parquet"),
         Op::DsaContextModule => s("sparse_attention", "dsa_context_module_perf.parquet"),
         Op::DsaGenerationModule => s("sparse_attention", "dsa_generation_module_perf.parquet"),
         // Only the current versions' MiniMax-M3 tables: the next versions'
@@ -65,10 +59,20 @@ pub(crate) fn source(op: Op) -> Source {
         // layer at 0.65 and 3 ms, a harness floor, not the kernels.
         Op::MsaContextModule => s("msa", "msa_context_module_perf.parquet"),
         Op::MsaGenerationModule => s("msa", "msa_generation_module_perf.parquet"),
-        Op::Dsv4CsaContextModule => new_model("dsv4_csa_context_module_perf.parquet"),
-        Op::Dsv4CsaGenerationModule => new_model("dsv4_csa_generation_module_perf.parquet"),
-        Op::Dsv4HcaContextModule => new_model("dsv4_hca_context_module_perf.parquet"),
-        Op::Dsv4HcaGenerationModule => new_model("dsv4_hca_generation_module_perf.parquet"),
+        Op::Dsv4CsaContextModule => {
+            next_ok("sparse_attention", "dsv4_csa_context_module_perf.parquet")
+        }
+        Op::Dsv4CsaGenerationModule => next_ok(
+            "sparse_attention",
+            "dsv4_csa_generation_module_perf.parquet",
+        ),
+        Op::Dsv4HcaContextModule => {
+            next_ok("sparse_attention", "dsv4_hca_context_module_perf.parquet")
+        }
+        Op::Dsv4HcaGenerationModule => next_ok(
+            "sparse_attention",
+            "dsv4_hca_generation_module_perf.parquet",
+        ),
     }
 }
 
