@@ -325,6 +325,42 @@ impl<'a> Parsed<'a> {
         })
     }
 
+    /// Multi-head latent attention of `heads` heads from the usual keys
+    /// (`q_lora_rank` 0 or absent: queries projected directly;
+    /// `v_head_dim` required, or else the nope head width).
+    fn mla_attention(&self, heads: u64, v_required: bool) -> Result<Attention, ModelError> {
+        let c = self.c;
+        let q_lora_rank = c.u64("q_lora_rank")?.filter(|r| *r > 0);
+        let kv_lora_rank = c.pos_u64("kv_lora_rank")?;
+        let qk_rope_head_dim = c.pos_u64("qk_rope_head_dim")?;
+        let qk_nope_head_dim = c.pos_u64("qk_nope_head_dim")?;
+        let v_head_dim = if v_required {
+            c.pos_u64("v_head_dim")?
+        } else {
+            c.u64_or("v_head_dim", qk_nope_head_dim)?
+        };
+        let mla = Mla {
+            q_lora_rank,
+            kv_lora_rank,
+            qk_rope_head_dim,
+            qk_nope_head_dim,
+            v_head_dim,
+        };
+        Ok(Attention {
+            num_heads: heads,
+            num_kv_heads: heads,
+            head_dim: mla.qk_nope_head_dim + mla.qk_rope_head_dim,
+            v_head_dim,
+            qkv_bias: false,
+            o_bias: false,
+            qk_norm: QkNorm::None,
+            output_gate: OutputGate::None,
+            sinks: false,
+            k_eq_v: false,
+            mla: Some(mla),
+        })
+    }
+
     fn all(n: u64, code: char) -> String {
         std::iter::repeat_n(code, usize::try_from(n).unwrap_or(0)).collect()
     }
@@ -686,26 +722,7 @@ impl<'a> Parsed<'a> {
             return Err(self.unsupported("MLA with `attention_bias: true` is not modelled"));
         }
         let heads = c.pos_u64("num_attention_heads")?;
-        let mla = Mla {
-            q_lora_rank: c.u64("q_lora_rank")?.filter(|r| *r > 0),
-            kv_lora_rank: c.pos_u64("kv_lora_rank")?,
-            qk_rope_head_dim: c.pos_u64("qk_rope_head_dim")?,
-            qk_nope_head_dim: c.pos_u64("qk_nope_head_dim")?,
-            v_head_dim: c.pos_u64("v_head_dim")?,
-        };
-        self.arch.attention = Attention {
-            num_heads: heads,
-            num_kv_heads: heads,
-            head_dim: mla.qk_nope_head_dim + mla.qk_rope_head_dim,
-            v_head_dim: mla.v_head_dim,
-            qkv_bias: false,
-            o_bias: false,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
-            sinks: false,
-            k_eq_v: false,
-            mla: Some(mla),
-        };
+        self.arch.attention = self.mla_attention(heads, true)?;
         self.arch.layers.attention = Self::all(n, 'F');
         // Which layers have experts.
         let experts = c.u64_or("n_routed_experts", 0)?;
@@ -935,30 +952,11 @@ impl<'a> Parsed<'a> {
         }
         self.arch.layers.attention = codes.into_iter().collect();
         let heads = c.pos_u64("num_attention_heads")?;
-        let mla = Mla {
-            q_lora_rank: c.u64("q_lora_rank")?.filter(|r| *r > 0),
-            kv_lora_rank: c.pos_u64("kv_lora_rank")?,
-            qk_rope_head_dim: c.pos_u64("qk_rope_head_dim")?,
-            qk_nope_head_dim: c.pos_u64("qk_nope_head_dim")?,
-            v_head_dim: c.u64_or("v_head_dim", c.pos_u64("qk_nope_head_dim")?)?,
-        };
-        self.arch.attention = Attention {
-            num_heads: heads,
-            num_kv_heads: heads,
-            head_dim: mla.qk_nope_head_dim + mla.qk_rope_head_dim,
-            v_head_dim: mla.v_head_dim,
-            qkv_bias: false,
-            o_bias: false,
-            qk_norm: QkNorm::None,
-            output_gate: if c.bool_or("mla_use_output_gate", false)? {
-                OutputGate::Elementwise
-            } else {
-                OutputGate::None
-            },
-            sinks: false,
-            k_eq_v: false,
-            mla: Some(mla),
-        };
+        let mut attention = self.mla_attention(heads, false)?;
+        if c.bool_or("mla_use_output_gate", false)? {
+            attention.output_gate = OutputGate::Elementwise;
+        }
+        self.arch.attention = attention;
         let kda_heads = l.pos_u64("num_heads")?;
         let kda_dim = l.pos_u64("head_dim")?;
         let state_dtype = match c.str("mamba_ssm_dtype")? {
