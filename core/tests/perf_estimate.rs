@@ -5,8 +5,8 @@
 use dgdr_core::catalog::model::{Catalog, ModelArch};
 use dgdr_core::catalog::system::{SystemSpec, lookup};
 use dgdr_core::perf::{
-    Estimate, EstimateRequest, GemmQuant, Mode, Parallel, PerfError, QuantOverrides, Worker,
-    estimate, step_breakdown,
+    Estimate, EstimateRequest, GemmQuant, Mode, OpSource, Parallel, PerfError, QuantOverrides,
+    Worker, estimate, step_breakdown,
 };
 use dgdr_core::spec::Backend;
 
@@ -462,4 +462,83 @@ fn block_sparse_layers_time_their_measured_msa_blocks() {
     .unwrap();
     assert_eq!(op_count(&sglang.prefill, "attn.sparse_context_module"), 0.0);
     assert_eq!(op_count(&sglang.prefill, "attn.context"), 60.0);
+}
+
+#[test]
+fn unmeasured_expert_shapes_are_timed_from_the_nearest_measured_ones() {
+    // Kimi-K2.5's experts (384 × top-8, 7168 → 2048) are measured; a variant
+    // with 400 experts is not, and no table holds a shape between 384 and
+    // the next measured count (512, another model's width and top-k). It is
+    // timed from the nearest measured shapes, rescaled by their size: within
+    // a few percent of the measured 384-expert layer, on both sides of the
+    // layer's work (a 1-token decode, a 4k-token prefill).
+    let base = model("moonshotai/Kimi-K2.5");
+    let mut wider = base.clone();
+    if let Some(moe) = wider.moe.as_mut() {
+        moe.num_experts = 400;
+    }
+    let b200 = sys("b200_sxm");
+    for backend in [Backend::Vllm, Backend::Sglang, Backend::Trtllm] {
+        let par = Parallel {
+            tp: 8,
+            pp: 1,
+            dp: 1,
+            moe_tp: 1,
+            moe_ep: 8,
+        };
+        let time = |m: &ModelArch| {
+            let mut req = agg(m, b200, backend, par, 4096, 256, 1);
+            req.quant.gemm = Some(GemmQuant::Fp8Block);
+            req.quant.moe = Some(GemmQuant::Fp8Block);
+            let b = step_breakdown(&req).unwrap();
+            let per_layer = |ops: &[dgdr_core::perf::OpTime]| {
+                op_ms(ops, "moe.experts") / op_count(ops, "moe.experts")
+            };
+            let rescaled = b
+                .decode
+                .iter()
+                .filter(|o| o.name == "moe.experts")
+                .all(|o| o.source == OpSource::Rescaled);
+            (per_layer(&b.decode), per_layer(&b.prefill), rescaled)
+        };
+        let ((bd, bp, _), (wd, wp, stand_in)) = (time(&base), time(&wider));
+        assert!(
+            stand_in,
+            "{backend}: the 400-expert layer is not a stand-in"
+        );
+        for (what, b, w) in [("decode", bd, wd), ("prefill", bp, wp)] {
+            let r = w / b;
+            assert!(
+                (0.95..1.2).contains(&r),
+                "{backend} {what}: 400 experts {w} ms vs 384 measured {b} ms"
+            );
+        }
+    }
+}
+
+#[test]
+fn mxfp4_experts_read_the_tables_of_either_activation_format() {
+    // DeepSeek-V4-Pro's FP4 experts (MXFP4) on 8 × B200 with vLLM: its
+    // expert shape is measured with MXFP8 activations (`w4a8_mxfp4_mxfp8`),
+    // the same weights, so the experts are read, not rescaled from NVFP4.
+    let m = model("deepseek-ai/DeepSeek-V4-Pro");
+    let par = Parallel {
+        tp: 8,
+        pp: 1,
+        dp: 1,
+        moe_tp: 1,
+        moe_ep: 8,
+    };
+    let req = agg(&m, sys("b200_sxm"), Backend::Vllm, par, 1024, 256, 1);
+    let b = step_breakdown(&req).unwrap();
+    for ops in [&b.decode, &b.prefill] {
+        let experts: Vec<_> = ops.iter().filter(|o| o.name == "moe.experts").collect();
+        assert!(!experts.is_empty());
+        for o in experts {
+            assert!(
+                matches!(o.source, OpSource::Measured | OpSource::Interpolated),
+                "{o:?}"
+            );
+        }
+    }
 }

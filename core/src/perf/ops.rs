@@ -20,8 +20,8 @@ use super::parallel::Parallel;
 use super::quant::{GemmQuant, KvQuant, QuantConfig};
 use super::roofline::{self, Comm};
 use super::table::{
-    AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, Op, PerfDb, Source,
-    SystemTables,
+    AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, MoeShape, Op, PerfDb,
+    Source, SystemTables,
 };
 use crate::catalog::model::{IndexerKind, ModelArch, Moe};
 use crate::catalog::system::{SystemCatalog, SystemSpec};
@@ -370,14 +370,34 @@ enum Pick {
     Roofline,
 }
 
-/// The MoE table slice used.
+/// One MoE table slice and expert shape a lookup reads.
 #[derive(Debug, Clone, Copy, PartialEq)]
-struct MoePick {
+struct MoeSource {
     dtype: &'static str,
     quant: GemmQuant,
     moe_tp: u64,
     moe_ep: u64,
+    /// The model's own expert shape, or a measured stand-in for it.
+    shape: MoeShape,
+}
+
+/// The MoE table slices used: one source, or up to three stand-ins (kin
+/// formats, or the nearest measured shapes), each rescaled by the roofline,
+/// whose median answers, so that one stand-in's slow kernel path does not
+/// decide alone.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MoePick {
+    sources: [Option<MoeSource>; 3],
+    /// The single source is the model's own format, shape and layout.
     exact: bool,
+    /// Every source measured the model's own expert shape.
+    own_shape: bool,
+}
+
+impl MoePick {
+    fn sources(&self) -> impl Iterator<Item = MoeSource> + '_ {
+        self.sources.iter().flatten().copied()
+    }
 }
 
 /// The DeepSeek-V3 MLA module tables apply to models with its exact MLA dims.
@@ -504,7 +524,13 @@ impl<'a> StepModel<'a> {
             (Some(m), Some(t), GemmQuant::Fp8Block) => find_moe_pick(t, m, GemmQuant::Fp8, par, h),
             _ => None,
         }
-        .filter(|p| p.quant == GemmQuant::Fp8 || p.quant == GemmQuant::Fp8Block);
+        // The other 8-bit format answers only from the model's own measured
+        // shape: a stand-in shape's time must not undercut a measurement.
+        .filter(|p| {
+            p.own_shape
+                && p.sources()
+                    .all(|s| s.quant == GemmQuant::Fp8 || s.quant == GemmQuant::Fp8Block)
+        });
         let kv = quant.kv.table();
         let kv_ok = has(Op::GenerationAttention, &["bfloat16", kv]);
         let (kv_table, kv_table_fallback) = if kv_ok {
@@ -932,33 +958,39 @@ impl<'a> StepModel<'a> {
         let inter = m.expert_intermediate_size;
         let hidden = m.latent_size.unwrap_or(self.hidden);
         let eff = &self.eff;
-        let roof = |sys: &SystemSpec, q: GemmQuant, tp: u64, ep: u64| {
+        let own = MoeShape {
+            num_experts: m.num_experts,
+            topk: m.top_k,
+            hidden,
+            inter,
+        };
+        let roof_of = |sys: &SystemSpec, s: MoeShape, q: GemmQuant, tp: u64, ep: u64| {
             roofline::moe_ms(
                 sys,
                 eff,
                 tokens as f64,
-                hidden as f64,
-                inter as f64,
-                m.top_k as f64,
-                m.num_experts as f64,
+                s.hidden as f64,
+                s.inter as f64,
+                s.topk as f64,
+                s.num_experts as f64,
                 tp as f64,
                 ep as f64,
                 m.gated,
                 q,
             )
         };
+        let roof = |sys: &SystemSpec, q: GemmQuant, tp: u64, ep: u64| roof_of(sys, own, q, tp, ep);
         let (tp, ep) = (u64::from(self.par.moe_tp), u64::from(self.par.moe_ep));
         let q = self.quant.moe;
-        let with = |pick: Option<MoePick>| -> Option<Timed> {
-            let (p, t) = (pick?, self.tables?);
+        let one = |p: MoeSource, exact: bool, t: &SystemTables| -> Option<Timed> {
             let query = |n: u64, ep: u64| {
                 t.moe(&MoeQuery {
                     dtype: p.dtype,
                     num_tokens: n,
-                    hidden,
-                    inter,
-                    topk: m.top_k,
-                    num_experts: m.num_experts,
+                    hidden: p.shape.hidden,
+                    inter: p.shape.inter,
+                    topk: p.shape.topk,
+                    num_experts: p.shape.num_experts,
                     moe_tp: p.moe_tp,
                     moe_ep: ep,
                 })
@@ -987,18 +1019,37 @@ impl<'a> StepModel<'a> {
                 })
                 .map(|l| {
                     let base = Self::from_lookup(l);
-                    if p.exact {
+                    if exact {
                         base
                     } else {
                         let sys = self.sibling.unwrap_or(self.system);
                         Timed {
                             ms: base.ms * roof(sys, q, tp, ep)
-                                / roof(sys, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
+                                / roof_of(sys, p.shape, p.quant, p.moe_tp, p.moe_ep).max(1e-9),
                             source: OpSource::Rescaled,
                             table: base.table,
                         }
                     }
                 })
+        };
+        let with = |pick: Option<MoePick>| -> Option<Timed> {
+            let (p, t) = (pick?, self.tables?);
+            let mut times: Vec<Timed> = p.sources().filter_map(|s| one(s, p.exact, t)).collect();
+            times.sort_by(|a, b| a.ms.total_cmp(&b.ms));
+            let mid = times.len() / 2;
+            let median = times.get(mid).copied()?;
+            Some(
+                match (
+                    times.len() % 2,
+                    mid.checked_sub(1).and_then(|i| times.get(i)),
+                ) {
+                    (0, Some(lower)) => Timed {
+                        ms: 0.5 * (lower.ms + median.ms),
+                        ..median
+                    },
+                    _ => median,
+                },
+            )
         };
         let t = match (with(self.moe_pick), with(self.moe_alt)) {
             (Some(a), Some(b)) => Some(if b.ms < a.ms { b } else { a }),
@@ -1980,19 +2031,11 @@ fn find_moe_pick(
     hidden: u64,
 ) -> Option<MoePick> {
     let (tp, ep) = (u64::from(par.moe_tp.max(1)), u64::from(par.moe_ep.max(1)));
-    let hidden = m.latent_size.unwrap_or(hidden);
-    let probe = |dtype: &str, tp: u64, ep: u64| {
-        t.moe(&MoeQuery {
-            dtype,
-            num_tokens: 64,
-            hidden,
-            inter: m.expert_intermediate_size,
-            topk: m.top_k,
-            num_experts: m.num_experts,
-            moe_tp: tp,
-            moe_ep: ep,
-        })
-        .is_some()
+    let own = MoeShape {
+        num_experts: m.num_experts,
+        topk: m.top_k,
+        hidden: m.latent_size.unwrap_or(hidden),
+        inter: m.expert_intermediate_size,
     };
     let mut layouts = vec![(tp, ep)];
     // Nearest measured layouts: halve the larger factor, then move EP to TP.
@@ -2007,19 +2050,86 @@ fn find_moe_pick(
     }
     layouts.push((1, tp * ep));
     layouts.push((tp * ep, 1));
-    let exact_dtypes = q.moe_tables().iter().map(|d| (*d, q, true));
-    let kin = q.moe_kin().iter().map(|(d, kq)| (*d, *kq, false));
-    for (dtype, kq, same) in exact_dtypes.chain(kin) {
-        for (i, (lt, le)) in layouts.iter().enumerate() {
-            if probe(dtype, *lt, *le) {
-                return Some(MoePick {
-                    dtype,
-                    quant: kq,
-                    moe_tp: *lt,
-                    moe_ep: *le,
-                    exact: same && i == 0,
-                });
+    let source = |dtype, quant, (moe_tp, moe_ep), shape| MoeSource {
+        dtype,
+        quant,
+        moe_tp,
+        moe_ep,
+        shape,
+    };
+    let first_layout = |dtype: &str, shape: MoeShape| {
+        layouts
+            .iter()
+            .position(|&(lt, le)| t.moe_has_shape(dtype, lt, le, shape))
+    };
+    // The model's own format and expert shape, measured: at its layout (exact),
+    // else at the nearest measured layout (rescaled).
+    for &dtype in q.moe_tables() {
+        if let Some(i) = first_layout(dtype, own)
+            && let Some(&layout) = layouts.get(i)
+        {
+            return Some(MoePick {
+                sources: [Some(source(dtype, q, layout, own)), None, None],
+                exact: i == 0,
+                own_shape: true,
+            });
+        }
+    }
+    // Its shape measured in kin formats: each rescaled, the median answers.
+    let mut sources = [None; 3];
+    let kin = q.moe_kin().iter().filter_map(|&(dtype, kq)| {
+        let layout = *layouts.get(first_layout(dtype, own)?)?;
+        Some(source(dtype, kq, layout, own))
+    });
+    for (slot, s) in sources.iter_mut().zip(kin) {
+        *slot = Some(s);
+    }
+    if sources.iter().any(Option::is_some) {
+        return Some(MoePick {
+            sources,
+            exact: false,
+            own_shape: true,
+        });
+    }
+    // No table measured this shape: the nearest measured shapes of the
+    // nearest format and layout, each rescaled. Interpolating between other
+    // models' shapes coordinate by coordinate would mix kernels of unrelated
+    // sizes (a 384-expert layer between a 128- and an 896-expert one, each
+    // extrapolated in width). Near is the summed log ratio of expert count,
+    // top-k, hidden and intermediate size: kernel time depends on each (the
+    // experts per GPU, not only the bytes they hold).
+    let log_ratio = |a: u64, b: u64| (a.max(1) as f64 / b.max(1) as f64).ln().abs();
+    let distance = |s: &MoeShape| {
+        log_ratio(s.num_experts, own.num_experts)
+            + log_ratio(s.topk, own.topk)
+            + log_ratio(s.hidden, own.hidden)
+            + log_ratio(s.inter, own.inter)
+    };
+    let dtypes = q
+        .moe_tables()
+        .iter()
+        .map(|d| (*d, q))
+        .chain(q.moe_kin().iter().copied());
+    for (dtype, kq) in dtypes {
+        for &layout in &layouts {
+            let mut near = t.moe_shapes(dtype, layout.0, layout.1);
+            if near.is_empty() {
+                continue;
             }
+            // Stable: equally near shapes keep the tables' order.
+            near.sort_by(|x, y| distance(x).total_cmp(&distance(y)));
+            // The shapes about as near as the nearest (within a ~28% size
+            // difference in one dimension) stand in together.
+            let band = near.first().map_or(0.0, distance) + 0.25;
+            let within = near.into_iter().filter(|s| distance(s) <= band);
+            for (slot, shape) in sources.iter_mut().zip(within) {
+                *slot = Some(source(dtype, kq, layout, shape));
+            }
+            return Some(MoePick {
+                sources,
+                exact: false,
+                own_shape: false,
+            });
         }
     }
     None

@@ -166,14 +166,16 @@ impl GemmQuant {
         }
     }
 
-    /// MoE table dtypes measuring exactly this format.
+    /// MoE table dtypes measuring exactly this format (MXFP4 experts run
+    /// with 16-bit activations, or with MXFP8 ones on Blackwell: the same
+    /// weights).
     pub(crate) fn moe_tables(self) -> &'static [&'static str] {
         match self {
             GemmQuant::Bf16 => &["bfloat16"],
             GemmQuant::Fp8 => &["fp8"],
             GemmQuant::Fp8Block => &["fp8_block"],
             GemmQuant::Nvfp4 => &["nvfp4"],
-            GemmQuant::Mxfp4 => &["w4a16_mxfp4"],
+            GemmQuant::Mxfp4 => &["w4a16_mxfp4", "w4a8_mxfp4_mxfp8"],
             GemmQuant::Int4Wo => &["int4_wo"],
         }
     }

@@ -343,6 +343,19 @@ pub struct MlaQuery<'a> {
     pub batch: u64,
 }
 
+/// The expert shape of a MoE layer, as the MoE tables key it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoeShape {
+    /// Routed experts (before expert parallelism).
+    pub num_experts: u64,
+    /// Experts per token.
+    pub topk: u64,
+    /// Hidden size (the latent size where experts work in one).
+    pub hidden: u64,
+    /// Expert intermediate size (before tensor parallelism).
+    pub inter: u64,
+}
+
 /// A MoE lookup: the model's full expert shape and the MoE parallel layout.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MoeQuery<'a> {
@@ -637,6 +650,36 @@ impl SystemTables {
                 q.num_tokens,
             ],
         )
+    }
+
+    /// Whether the MoE table of `dtype` measured this expert shape at this
+    /// layout.
+    pub fn moe_has_shape(&self, dtype: &str, moe_tp: u64, moe_ep: u64, s: MoeShape) -> bool {
+        self.slice(Op::Moe, &[dtype]).is_some_and(|t| {
+            t.has_prefix(&[moe_tp, moe_ep, s.num_experts, s.topk, s.hidden, s.inter])
+        })
+    }
+
+    /// The expert shapes measured in the MoE table of `dtype` at a layout.
+    pub fn moe_shapes(&self, dtype: &str, moe_tp: u64, moe_ep: u64) -> Vec<MoeShape> {
+        let mut out = Vec::new();
+        if let Some(t) = self.slice(Op::Moe, &[dtype]) {
+            // The first six MoE dims: moe_tp, moe_ep and the shape.
+            t.for_each_prefix(6, |c| {
+                if let [tp, ep, num_experts, topk, hidden, inter] = *c
+                    && u64::from(tp) == moe_tp
+                    && u64::from(ep) == moe_ep
+                {
+                    out.push(MoeShape {
+                        num_experts: u64::from(num_experts),
+                        topk: u64::from(topk),
+                        hidden: u64::from(hidden),
+                        inter: u64::from(inter),
+                    });
+                }
+            });
+        }
+        out
     }
 
     /// An NCCL collective over `gpus` GPUs of `elements` elements of `dtype`

@@ -170,6 +170,67 @@ impl Trie {
         }
     }
 
+    /// Whether some point starts with exactly these coordinates.
+    pub fn has_prefix(&self, prefix: &[u64]) -> bool {
+        let mut node = 0_usize;
+        for (level, &x) in prefix.iter().enumerate() {
+            let Some(lv) = self.levels.get(level) else {
+                return false;
+            };
+            let (Some(&a), Some(&b)) = (lv.offsets.get(node), lv.offsets.get(node + 1)) else {
+                return false;
+            };
+            let Some(coords) = lv.coords.get(a as usize..b as usize) else {
+                return false;
+            };
+            match coords.binary_search_by(|&c| u64::from(c).cmp(&x)) {
+                Ok(i) => node = a as usize + i,
+                Err(_) => return false,
+            }
+        }
+        true
+    }
+
+    /// Visits every distinct prefix of the first `depth` coordinates that
+    /// has a point under it, in order (the measured shapes of a table whose
+    /// outer dims name a shape).
+    pub fn for_each_prefix(&self, depth: usize, mut f: impl FnMut(&[u32])) {
+        let depth = depth.min(self.levels.len());
+        if depth == 0 {
+            return;
+        }
+        let mut coords = Vec::with_capacity(depth);
+        self.walk_prefix(0, 0, depth, &mut coords, &mut f);
+    }
+
+    fn walk_prefix(
+        &self,
+        level: usize,
+        node: usize,
+        depth: usize,
+        coords: &mut Vec<u32>,
+        f: &mut impl FnMut(&[u32]),
+    ) {
+        let Some(lv) = self.levels.get(level) else {
+            return;
+        };
+        let (Some(&a), Some(&b)) = (lv.offsets.get(node), lv.offsets.get(node + 1)) else {
+            return;
+        };
+        for i in a as usize..b as usize {
+            let Some(&c) = lv.coords.get(i) else {
+                return;
+            };
+            coords.push(c);
+            if level + 1 == depth {
+                f(coords);
+            } else {
+                self.walk_prefix(level + 1, i, depth, coords, f);
+            }
+            coords.pop();
+        }
+    }
+
     /// The value at `query` (one coordinate per dim), with how it came about.
     pub fn lookup(&self, dims: &[Dim], query: &[u64]) -> Option<(f64, Prov)> {
         if dims.len() != self.levels.len() || query.len() != dims.len() {
@@ -284,6 +345,27 @@ mod tests {
             let q: Vec<u64> = c.iter().map(|&x| u64::from(x)).collect();
             assert_eq!(t.lookup(LIN2, &q), Some((f64::from(*v), Prov::Measured)));
         }
+    }
+
+    #[test]
+    fn prefixes_are_listed_and_found_exactly() {
+        let pts = vec![
+            (vec![1, 10, 5], 1.0),
+            (vec![1, 10, 6], 2.0),
+            (vec![1, 20, 5], 3.0),
+            (vec![4, 10, 7], 4.0),
+        ];
+        let t = build(&pts, 3);
+        let mut seen = Vec::new();
+        t.for_each_prefix(2, |c| seen.push(c.to_vec()));
+        assert_eq!(seen, vec![vec![1, 10], vec![1, 20], vec![4, 10]]);
+        let mut all = Vec::new();
+        t.for_each_prefix(9, |c| all.push(c.to_vec()));
+        assert_eq!(all.len(), 4, "a depth past the dims lists whole points");
+        assert!(t.has_prefix(&[1, 20]) && t.has_prefix(&[4, 10, 7]) && t.has_prefix(&[]));
+        // Measured under another node only, or between measurements: absent.
+        assert!(!t.has_prefix(&[4, 20]) && !t.has_prefix(&[1, 15]) && !t.has_prefix(&[2]));
+        assert!(!t.has_prefix(&[1, 10, 5, 0]), "longer than the dims");
     }
 
     #[test]
