@@ -104,8 +104,11 @@ fn loss(
 /// moved across its whole range costs this much loss (the data loss is a
 /// mean `|ln|` error of ~0.3–0.4 per row). Constants that trade off against
 /// each other (prefill scale, token budget, TTFT overhead) are otherwise
-/// fixed by noise, and a refit moved predicted throughput by 30%.
-const PRIOR_WEIGHT: f64 = 0.02;
+/// fixed by noise, and a refit moved predicted throughput by 30%. 0.1 (was
+/// 0.02): a backend whose rows are mostly one model (TensorRT-LLM's are
+/// DeepSeek's) otherwise fits burst, sync and budget that mispredict the
+/// TTFT of a dense model it never saw by 2× (docs/accuracy.md, "The fit").
+const PRIOR_WEIGHT: f64 = 0.1;
 
 /// Which constants matter for these rows (the disaggregated ones only when
 /// there are disaggregated rows).
