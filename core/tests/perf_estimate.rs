@@ -53,6 +53,17 @@ fn dep(n: u32) -> Parallel {
     }
 }
 
+/// Attention TP `n` with the experts spread over the same `n` GPUs.
+fn tep(n: u32) -> Parallel {
+    Parallel {
+        tp: n,
+        pp: 1,
+        dp: 1,
+        moe_tp: 1,
+        moe_ep: n,
+    }
+}
+
 #[test]
 fn hand_checks() {
     // Llama-3.1-8B on one H100 at concurrency 1: a decode step reads 16 GB
@@ -479,13 +490,7 @@ fn unmeasured_expert_shapes_are_timed_from_the_nearest_measured_ones() {
     }
     let b200 = sys("b200_sxm");
     for backend in [Backend::Vllm, Backend::Sglang, Backend::Trtllm] {
-        let par = Parallel {
-            tp: 8,
-            pp: 1,
-            dp: 1,
-            moe_tp: 1,
-            moe_ep: 8,
-        };
+        let par = tep(8);
         let time = |m: &ModelArch| {
             let mut req = agg(m, b200, backend, par, 4096, 256, 1);
             req.quant.gemm = Some(GemmQuant::Fp8Block);
@@ -522,13 +527,7 @@ fn mxfp4_experts_read_the_tables_of_either_activation_format() {
     // expert shape is measured with MXFP8 activations (`w4a8_mxfp4_mxfp8`),
     // the same weights, so the experts are read, not rescaled from NVFP4.
     let m = model("deepseek-ai/DeepSeek-V4-Pro");
-    let par = Parallel {
-        tp: 8,
-        pp: 1,
-        dp: 1,
-        moe_tp: 1,
-        moe_ep: 8,
-    };
+    let par = tep(8);
     let req = agg(&m, sys("b200_sxm"), Backend::Vllm, par, 1024, 256, 1);
     let b = step_breakdown(&req).unwrap();
     for ops in [&b.decode, &b.prefill] {

@@ -138,15 +138,23 @@ impl Trie {
     /// Visits every point (coordinates, value) in order.
     pub fn for_each_point(&self, mut f: impl FnMut(&[u32], f32)) {
         let mut coords = Vec::with_capacity(self.levels.len());
-        self.walk(0, 0, &mut coords, &mut f);
+        self.walk(0, 0, self.levels.len(), &mut coords, &mut |c, i| {
+            if let Some(&v) = self.values.get(i) {
+                f(c, v);
+            }
+        });
     }
 
+    /// Visits, in order, every distinct run of the first `depth` coordinates
+    /// and the index of its last coordinate in level `depth - 1` (at the
+    /// last level, the index of the value).
     fn walk(
         &self,
         level: usize,
         node: usize,
+        depth: usize,
         coords: &mut Vec<u32>,
-        f: &mut impl FnMut(&[u32], f32),
+        f: &mut impl FnMut(&[u32], usize),
     ) {
         let Some(lv) = self.levels.get(level) else {
             return;
@@ -159,12 +167,10 @@ impl Trie {
                 return;
             };
             coords.push(c);
-            if level + 1 == self.levels.len() {
-                if let Some(&v) = self.values.get(i) {
-                    f(coords, v);
-                }
+            if level + 1 == depth {
+                f(coords, i);
             } else {
-                self.walk(level + 1, i, coords, f);
+                self.walk(level + 1, i, depth, coords, f);
             }
             coords.pop();
         }
@@ -200,35 +206,7 @@ impl Trie {
             return;
         }
         let mut coords = Vec::with_capacity(depth);
-        self.walk_prefix(0, 0, depth, &mut coords, &mut f);
-    }
-
-    fn walk_prefix(
-        &self,
-        level: usize,
-        node: usize,
-        depth: usize,
-        coords: &mut Vec<u32>,
-        f: &mut impl FnMut(&[u32]),
-    ) {
-        let Some(lv) = self.levels.get(level) else {
-            return;
-        };
-        let (Some(&a), Some(&b)) = (lv.offsets.get(node), lv.offsets.get(node + 1)) else {
-            return;
-        };
-        for i in a as usize..b as usize {
-            let Some(&c) = lv.coords.get(i) else {
-                return;
-            };
-            coords.push(c);
-            if level + 1 == depth {
-                f(coords);
-            } else {
-                self.walk_prefix(level + 1, i, depth, coords, f);
-            }
-            coords.pop();
-        }
+        self.walk(0, 0, depth, &mut coords, &mut |c, _| f(c));
     }
 
     /// The value at `query` (one coordinate per dim), with how it came about.
