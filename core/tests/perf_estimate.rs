@@ -43,27 +43,6 @@ fn agg<'a>(
     }
 }
 
-fn dep(n: u32) -> Parallel {
-    Parallel {
-        tp: 1,
-        pp: 1,
-        dp: n,
-        moe_tp: 1,
-        moe_ep: n,
-    }
-}
-
-/// Attention TP `n` with the experts spread over the same `n` GPUs.
-fn tep(n: u32) -> Parallel {
-    Parallel {
-        tp: n,
-        pp: 1,
-        dp: 1,
-        moe_tp: 1,
-        moe_ep: n,
-    }
-}
-
 #[test]
 fn hand_checks() {
     // Llama-3.1-8B on one H100 at concurrency 1: a decode step reads 16 GB
@@ -114,7 +93,7 @@ fn more_concurrency_never_lowers_tpot() {
         (&dense, h200, Backend::Vllm, Parallel::tp(2), 2048, 256),
         (&dense, h200, Backend::Sglang, Parallel::tp(4), 1024, 1024),
         (&dense, h200, Backend::Trtllm, Parallel::tp(1), 4096, 128),
-        (&moe, b200, Backend::Trtllm, dep(8), 1024, 1024),
+        (&moe, b200, Backend::Trtllm, Parallel::dep(8), 1024, 1024),
         (&moe, h200, Backend::Sglang, Parallel::tp(8), 8192, 1024),
     ];
     for (m, s, b, par, isl, osl) in cases {
@@ -182,8 +161,8 @@ fn disaggregated() {
     };
     let mut req = agg(&m, s, Backend::Trtllm, Parallel::tp(8), 1024, 1024, 1);
     req.mode = Mode::Disagg {
-        prefill: worker(dep(4), None, Some(2)),
-        decode: worker(dep(8), Some(32), Some(1)),
+        prefill: worker(Parallel::dep(4), None, Some(2)),
+        decode: worker(Parallel::dep(8), Some(32), Some(1)),
         concurrency: None,
     };
     let e = estimate(&req).unwrap();
@@ -194,8 +173,8 @@ fn disaggregated() {
     let mut prev = 0.0;
     for c in [8, 64, 256, 1024] {
         req.mode = Mode::Disagg {
-            prefill: worker(dep(4), None, Some(2)),
-            decode: worker(dep(8), None, Some(1)),
+            prefill: worker(Parallel::dep(4), None, Some(2)),
+            decode: worker(Parallel::dep(8), None, Some(1)),
             concurrency: Some(c),
         };
         let e = estimate(&req).unwrap();
@@ -204,16 +183,16 @@ fn disaggregated() {
     }
     // Missing worker counts are assumed, and said so.
     req.mode = Mode::Disagg {
-        prefill: worker(dep(4), None, None),
-        decode: worker(dep(8), None, None),
+        prefill: worker(Parallel::dep(4), None, None),
+        decode: worker(Parallel::dep(8), None, None),
         concurrency: Some(512),
     };
     let e = estimate(&req).unwrap();
     assert!(e.warnings.iter().any(|w| w.contains("not given")), "{e:?}");
     // Without a concurrency or the decode batch and workers to derive it: an error.
     req.mode = Mode::Disagg {
-        prefill: worker(dep(4), None, None),
-        decode: worker(dep(8), None, None),
+        prefill: worker(Parallel::dep(4), None, None),
+        decode: worker(Parallel::dep(8), None, None),
         concurrency: None,
     };
     assert!(matches!(estimate(&req), Err(PerfError::Incomplete(_))));
@@ -290,12 +269,20 @@ fn wide_expert_parallelism_exchanges_only_routed_tokens() {
     // gathered token (each DEP8 rank gathers 8× its tokens, DEP32 32×).
     let m = model("deepseek-ai/DeepSeek-R1");
     let gb200 = sys("gb200");
-    let mut req = agg(&m, gb200, Backend::Trtllm, dep(32), 8192, 1024, 64);
+    let mut req = agg(
+        &m,
+        gb200,
+        Backend::Trtllm,
+        Parallel::dep(32),
+        8192,
+        1024,
+        64,
+    );
     req.quant.gemm = Some(GemmQuant::Nvfp4);
     req.quant.moe = Some(GemmQuant::Nvfp4);
     let wide = step_breakdown(&req).unwrap();
     req.mode = Mode::Agg {
-        parallel: dep(8),
+        parallel: Parallel::dep(8),
         concurrency: 16,
     };
     let narrow = step_breakdown(&req).unwrap();
@@ -490,7 +477,7 @@ fn unmeasured_expert_shapes_are_timed_from_the_nearest_measured_ones() {
     }
     let b200 = sys("b200_sxm");
     for backend in [Backend::Vllm, Backend::Sglang, Backend::Trtllm] {
-        let par = tep(8);
+        let par = Parallel::tep(8);
         let time = |m: &ModelArch| {
             let mut req = agg(m, b200, backend, par, 4096, 256, 1);
             req.quant.gemm = Some(GemmQuant::Fp8Block);
@@ -527,7 +514,7 @@ fn mxfp4_experts_read_the_tables_of_either_activation_format() {
     // expert shape is measured with MXFP8 activations (`w4a8_mxfp4_mxfp8`),
     // the same weights, so the experts are read, not rescaled from NVFP4.
     let m = model("deepseek-ai/DeepSeek-V4-Pro");
-    let par = tep(8);
+    let par = Parallel::tep(8);
     let req = agg(&m, sys("b200_sxm"), Backend::Vllm, par, 1024, 256, 1);
     let b = step_breakdown(&req).unwrap();
     for ops in [&b.decode, &b.prefill] {
