@@ -69,3 +69,49 @@ fn cross_validates_by_group_and_by_model() {
     assert_eq!(per_row.lines().count(), 9, "a header and one line per row");
     assert!(per_row.starts_with("id,"), "{per_row}");
 }
+
+#[test]
+fn checks_peak_throughput_against_a_perf_overview_table() {
+    // Two rows in the layout of TensorRT-LLM's perf overview, one of a model
+    // the catalog does not know (reported, not fatal).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let table = dir.path().join("overview.csv");
+    std::fs::write(
+        &table,
+        "source,engine,model,gpu,precision,tp,pp,isl,osl,concurrency,metric,value\n\
+         doc,TensorRT-LLM (PyTorch backend ~v1.0),Llama 3.3 70B,H200,FP8,1,1,1000,1000,offline,total_output_throughput_tok_s,2909\n\
+         doc,TensorRT-LLM (PyTorch backend ~v1.0),Mystery 7B,H200,FP8,1,1,1000,1000,offline,total_output_throughput_tok_s,9000\n",
+    )
+    .expect("write table");
+    let path = table.to_str().expect("utf-8 path");
+    let out = dgdr(&["accuracy", "--throughput", path, "--json"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    assert_eq!(v["rows"], 2);
+    let all = &v["slices"][0];
+    assert_eq!(all["slice"], "all");
+    assert_eq!(
+        (all["rows"].as_u64(), all["predicted"].as_u64()),
+        (Some(2), Some(1))
+    );
+    let pred = v["outcomes"][0]["predicted_tok_s"]
+        .as_f64()
+        .expect("predicted");
+    assert!((1500.0..6000.0).contains(&pred), "{pred}");
+    let why = v["outcomes"][1]["error"].as_str().expect("a reason");
+    assert!(why.contains("Mystery 7B"), "{why}");
+    // The text report lists the row it could not predict, and why.
+    let text = dgdr(&["accuracy", "--throughput", path]);
+    let s = String::from_utf8_lossy(&text.stdout);
+    assert!(
+        s.contains("model=Llama 3.3 70B") && s.contains("Not predicted (1 of the rows)"),
+        "{s}"
+    );
+    // It is a check of its own: the calibration file's options do not mix in.
+    let both = dgdr(&["accuracy", "--throughput", path, "--cv", "2"]);
+    assert!(!both.status.success());
+}

@@ -1,8 +1,9 @@
 //! The performance model against measured deployments: predicts every row
 //! of `../shared/data/ground-truth/silicon_calibration.csv` with the
 //! committed constants and checks the error does not regress past what
-//! `docs/accuracy.md` reports (with a small tolerance). Skipped, with a note,
-//! where `../shared` is absent.
+//! `docs/accuracy.md` reports (with a small tolerance); the same for the peak
+//! throughput of TensorRT-LLM's perf overview. Skipped, with a note, where
+//! `../shared` is absent.
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -11,21 +12,19 @@ use dgdr_core::perf::Calibration;
 use dgdr_native::accuracy::metrics::{SliceStats, report};
 use dgdr_native::accuracy::predict::Models;
 use dgdr_native::accuracy::rows::read_rows;
-use dgdr_native::accuracy::{outcomes, predict_all};
+use dgdr_native::accuracy::{outcomes, overview, predict_all};
 
-fn ground_truth() -> Option<PathBuf> {
+/// `../shared/data/ground-truth/<name>`, if this machine has it.
+fn ground_truth(name: &str) -> Option<PathBuf> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let p = root.join("../shared/data/ground-truth/silicon_calibration.csv");
+    let p = root.join("../shared/data/ground-truth").join(name);
     if p.exists() {
         Some(p)
     } else {
-        println!(
-            "note: {} is absent; skipping the accuracy check",
-            p.display()
-        );
+        println!("note: {} is absent; skipping this check", p.display());
         None
     }
 }
@@ -55,7 +54,9 @@ fn find<'a>(t: &'a [SliceStats], name: &str) -> &'a SliceStats {
 
 #[test]
 fn accuracy_does_not_regress() {
-    let Some(path) = ground_truth() else { return };
+    let Some(path) = ground_truth("silicon_calibration.csv") else {
+        return;
+    };
     let rows = read_rows(File::open(&path).unwrap()).unwrap();
     assert!(rows.len() > 2000, "{} rows", rows.len());
     let models = Models::for_rows(&rows);
@@ -92,4 +93,26 @@ fn rows_that_cannot_be_predicted_say_why() {
     assert!(err(2).contains("batch_size"), "{}", err(2));
     assert!(err(3).contains("decode batch"), "{}", err(3));
     assert!(err(4).contains("h900"), "{}", err(4));
+}
+
+/// Peak-throughput MdAPE on TensorRT-LLM's perf overview (210 rows, most of
+/// their models absent from the calibration file), as committed in
+/// docs/accuracy.md ("Peak throughput of models nobody fitted").
+const COMMITTED_THROUGHPUT_MDAPE: f64 = 11.4;
+
+#[test]
+fn peak_throughput_does_not_regress() {
+    let Some(p) = ground_truth("trtllm_perf_overview_v1.csv") else {
+        return;
+    };
+    let rows = overview::read_overview(File::open(&p).unwrap()).unwrap();
+    assert!(rows.len() >= 200, "{} rows", rows.len());
+    let out = overview::outcomes(&rows, &Calibration::builtin());
+    let all = overview::report(&out).remove(0);
+    println!("{all:?}");
+    assert_eq!(all.predicted, all.rows, "every row predicted: {out:?}");
+    assert!(
+        all.throughput.mdape <= COMMITTED_THROUGHPUT_MDAPE + TOLERANCE,
+        "{all:?}"
+    );
 }

@@ -5,6 +5,7 @@
 
 pub mod fit;
 pub mod metrics;
+pub mod overview;
 pub mod predict;
 pub mod ranking;
 pub mod rows;

@@ -10,6 +10,7 @@ use serde::Serialize;
 use super::exit;
 use super::style::{self, paint};
 use crate::accuracy::metrics::{SliceStats, report};
+use crate::accuracy::overview::{self, OverviewOutcome, OverviewSlice};
 use crate::accuracy::predict::Models;
 use crate::accuracy::ranking::Ranking;
 use crate::accuracy::rows::{Row, read_rows};
@@ -24,6 +25,13 @@ use dgdr_core::perf::{BackendConstants, Calibration};
 /// TPOT, the median and mean absolute percentage error and the share within
 /// ±10 % and ±20 %, overall and per system, backend, mode and dense/MoE.
 ///
+/// `--throughput FILE` checks peak throughput instead, against a table in
+/// the layout of `trtllm_perf_overview_v1.csv` (model, GPU, precision,
+/// TP/PP, ISL/OSL and the output tokens/s a benchmark sustained at offline,
+/// unbounded load): each row is predicted as a closed loop with more
+/// clients than the engine runs, and the error is reported overall, per
+/// model and per GPU.
+///
 /// `--cv K` refits the per-backend constants K times, each time holding out
 /// whole deployment groups (same model, system, backend, mode, ISL/OSL and
 /// layout), and reports the error of the held-out predictions: the figure to
@@ -34,12 +42,20 @@ use dgdr_core::perf::{BackendConstants, Calibration};
 /// Exit codes: 0 done, 2 the file could not be read.
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Examples:\n  dgdr accuracy --ground-truth ../shared/data/ground-truth/silicon_calibration.csv\n  dgdr accuracy --ground-truth gt.csv --cv 5 --json\n  dgdr accuracy --ground-truth gt.csv --calibrate   # refit and print the constants"
+    after_help = "Examples:\n  dgdr accuracy --ground-truth ../shared/data/ground-truth/silicon_calibration.csv\n  dgdr accuracy --throughput ../shared/data/ground-truth/trtllm_perf_overview_v1.csv\n  dgdr accuracy --ground-truth gt.csv --cv 5 --json\n  dgdr accuracy --ground-truth gt.csv --calibrate   # refit and print the constants"
 )]
 pub struct Args {
     /// The measured rows (CSV with the silicon_calibration.csv header).
-    #[arg(long, value_name = "FILE")]
-    ground_truth: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "throughput")]
+    ground_truth: Option<PathBuf>,
+    /// Check peak throughput against this table instead (CSV with the
+    /// trtllm_perf_overview_v1.csv header).
+    #[arg(
+        long,
+        value_name = "FILE",
+        conflicts_with_all = ["ground_truth", "cv", "cv_models", "calibrate", "rows_out"]
+    )]
+    throughput: Option<PathBuf>,
     /// Also cross-validate the fitted constants over K folds of whole
     /// deployment groups.
     #[arg(long, value_name = "K")]
@@ -89,7 +105,18 @@ struct JsonReport {
 }
 
 pub fn run(args: &Args) -> i32 {
-    let rows = match File::open(&args.ground_truth)
+    let ground_truth = match (&args.throughput, &args.ground_truth) {
+        (Some(path), _) => return run_throughput(path, args),
+        (None, Some(path)) => path,
+        (None, None) => {
+            eprintln!(
+                "{} give --ground-truth FILE or --throughput FILE",
+                paint("error:", style::error())
+            );
+            return exit::INVALID;
+        }
+    };
+    let rows = match File::open(ground_truth)
         .map_err(|e| e.to_string())
         .and_then(|f| read_rows(f).map_err(|e| e.to_string()))
     {
@@ -98,7 +125,7 @@ pub fn run(args: &Args) -> i32 {
             eprintln!(
                 "{} cannot read {}: {e}",
                 paint("error:", style::error()),
-                args.ground_truth.display()
+                ground_truth.display()
             );
             return exit::UNREADABLE;
         }
@@ -163,7 +190,7 @@ pub fn run(args: &Args) -> i32 {
         anstream::println!(
             "{} rows from {} ({:.0} rows/s)",
             rows.len(),
-            args.ground_truth.display(),
+            ground_truth.display(),
             rows_per_s
         );
         anstream::println!();
@@ -210,6 +237,125 @@ pub fn run(args: &Args) -> i32 {
     }
     exit::OK
 }
+
+#[derive(Debug, Serialize)]
+struct ThroughputJson<'a> {
+    rows: usize,
+    slices: &'a [OverviewSlice],
+    outcomes: &'a [OverviewOutcome],
+}
+
+/// `--throughput`: peak throughput against a perf-overview table.
+fn run_throughput(path: &PathBuf, args: &Args) -> i32 {
+    let rows = match File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| overview::read_overview(f).map_err(|e| e.to_string()))
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!(
+                "{} cannot read {}: {e}",
+                paint("error:", style::error()),
+                path.display()
+            );
+            return exit::UNREADABLE;
+        }
+    };
+    let outcomes = overview::outcomes(&rows, &Calibration::builtin());
+    let slices = overview::report(&outcomes);
+    if args.json {
+        let r = ThroughputJson {
+            rows: rows.len(),
+            slices: &slices,
+            outcomes: &outcomes,
+        };
+        return match serde_json::to_string_pretty(&r) {
+            Ok(s) => {
+                println!("{s}");
+                exit::OK
+            }
+            Err(e) => {
+                eprintln!("{} {e}", paint("error:", style::error()));
+                exit::INTERNAL
+            }
+        };
+    }
+    let md = args.markdown;
+    anstream::println!(
+        "{} rows from {} (output tokens/s at offline load, committed constants)",
+        rows.len(),
+        path.display()
+    );
+    anstream::println!();
+    print_head(
+        &[
+            "slice",
+            "rows",
+            "predicted",
+            "MdAPE",
+            "MAPE",
+            "±10%",
+            "±20%",
+            "median bias",
+        ],
+        &THROUGHPUT_COLUMNS,
+        md,
+    );
+    for s in &slices {
+        let t = &s.throughput;
+        // No row predicted: no error to state.
+        let figure = |v: f64, fmt: fn(f64) -> String| {
+            if t.n == 0 { "–".to_string() } else { fmt(v) }
+        };
+        let cells = [
+            s.slice.clone(),
+            s.rows.to_string(),
+            s.predicted.to_string(),
+            figure(t.mdape, |v| format!("{v:.1}%")),
+            figure(t.mape, |v| format!("{v:.1}%")),
+            figure(t.within_10, |v| format!("{v:.0}")),
+            figure(t.within_20, |v| format!("{v:.0}")),
+            figure(t.median_bias, |v| format!("{v:+.1}%")),
+        ];
+        print_row(&cells, &THROUGHPUT_COLUMNS, md);
+    }
+    let failed: Vec<&OverviewOutcome> = outcomes.iter().filter(|o| o.error.is_some()).collect();
+    if !failed.is_empty() {
+        anstream::println!();
+        anstream::println!(
+            "{}",
+            paint(
+                format!("Not predicted ({} of the rows):", failed.len()),
+                style::bold()
+            )
+        );
+        for o in failed {
+            anstream::println!(
+                "  {} on {} ({}, TP {}, {}/{}): {}",
+                o.model,
+                o.gpu,
+                o.precision,
+                o.tp,
+                o.isl,
+                o.osl,
+                o.error.as_deref().unwrap_or_default()
+            );
+        }
+    }
+    exit::OK
+}
+
+/// Terminal layout of the throughput table (see [`SLICE_COLUMNS`]).
+const THROUGHPUT_COLUMNS: [(usize, usize); 8] = [
+    (0, 28),
+    (1, 5),
+    (1, 9),
+    (2, 7),
+    (1, 7),
+    (1, 5),
+    (1, 5),
+    (2, 11),
+];
 
 /// Terminal layout of the slice tables: (spaces before, width) per column;
 /// the first column is left-aligned, the others right-aligned.
