@@ -2,7 +2,7 @@
 
 use std::fs::File;
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use serde::Serialize;
@@ -116,19 +116,9 @@ pub fn run(args: &Args) -> i32 {
             return exit::INVALID;
         }
     };
-    let rows = match File::open(ground_truth)
-        .map_err(|e| e.to_string())
-        .and_then(|f| read_rows(f).map_err(|e| e.to_string()))
-    {
+    let rows = match read_file(ground_truth, read_rows) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "{} cannot read {}: {e}",
-                paint("error:", style::error()),
-                ground_truth.display()
-            );
-            return exit::UNREADABLE;
-        }
+        Err(code) => return code,
     };
     let models = Models::for_rows(&rows);
     let mut calibration = Calibration::builtin();
@@ -238,6 +228,24 @@ pub fn run(args: &Args) -> i32 {
     exit::OK
 }
 
+/// Reads a table with `read`, or says why not (the exit code to return).
+fn read_file<T, E: std::fmt::Display>(
+    path: &Path,
+    read: impl FnOnce(File) -> Result<T, E>,
+) -> Result<T, i32> {
+    File::open(path)
+        .map_err(|e| e.to_string())
+        .and_then(|f| read(f).map_err(|e| e.to_string()))
+        .map_err(|e| {
+            eprintln!(
+                "{} cannot read {}: {e}",
+                paint("error:", style::error()),
+                path.display()
+            );
+            exit::UNREADABLE
+        })
+}
+
 #[derive(Debug, Serialize)]
 struct ThroughputJson<'a> {
     rows: usize,
@@ -246,20 +254,10 @@ struct ThroughputJson<'a> {
 }
 
 /// `--throughput`: peak throughput against a perf-overview table.
-fn run_throughput(path: &PathBuf, args: &Args) -> i32 {
-    let rows = match File::open(path)
-        .map_err(|e| e.to_string())
-        .and_then(|f| overview::read_overview(f).map_err(|e| e.to_string()))
-    {
+fn run_throughput(path: &Path, args: &Args) -> i32 {
+    let rows = match read_file(path, overview::read_overview) {
         Ok(r) => r,
-        Err(e) => {
-            eprintln!(
-                "{} cannot read {}: {e}",
-                paint("error:", style::error()),
-                path.display()
-            );
-            return exit::UNREADABLE;
-        }
+        Err(code) => return code,
     };
     let outcomes = overview::outcomes(&rows, &Calibration::builtin());
     let slices = overview::report(&outcomes);
