@@ -431,7 +431,7 @@ const PRIOR: Calibration = Calibration {
 // see `host-native/src/accuracy/fit.rs`); docs/accuracy.md has the run and
 // its cross-validated error. Reading them:
 // - step_ms/seq_us: host time per step, 0–1.1 ms plus 9–31 µs per sequence;
-// - decode_scale/prefill_scale: engines run decode kernels ~0.71–1.14× and
+// - decode_scale/prefill_scale: engines run decode kernels ~0.70–1.14× and
 //   prefill kernels ~0.59–1.33× the microbenchmark sums (CUDA graphs and
 //   fused kernels vs. unfused prefill paths and chunking);
 // - ttft_ms + ttft_steps: 31–163 ms of HTTP, tokenization, routing and
@@ -440,7 +440,7 @@ const PRIOR: Calibration = Calibration {
 //   overlap schedulers returning tokens a step late, the detokenizer's loop);
 // - sync/burst/budget_scale: how synchronised the benchmark clients stay and
 //   the effective token budget of the benchmarked engines;
-// - moe_scale: routed experts 0.74–1.31× the table (distribution and EP
+// - moe_scale: routed experts 0.76–1.31× the table (distribution and EP
 //   imbalance of real routing).
 // Each row weighs 1/√n of its model's row count, and each constant is pulled
 // weakly towards `PRIOR` (see host-native/src/accuracy/fit.rs), so that the
@@ -478,18 +478,18 @@ const BUILTIN: Calibration = Calibration {
         ttft_steps: 1.3359,
     },
     trtllm: BackendConstants {
-        step_ms: 1.0938,
-        seq_us: 17.1875,
-        decode_scale: 0.7070,
-        prefill_scale: 0.9780,
-        ttft_ms: 63.4570,
-        burst: 0.2523,
-        kv_handoff_ms: 107.4023,
-        kv_bw_eff: 0.4991,
-        sync: 0.5957,
-        budget_scale: 1.1318,
-        moe_scale: 0.7363,
-        ttft_steps: 1.5859,
+        step_ms: 1.1328,
+        seq_us: 18.5547,
+        decode_scale: 0.6973,
+        prefill_scale: 0.9609,
+        ttft_ms: 66.8750,
+        burst: 0.1898,
+        kv_handoff_ms: 94.2188,
+        kv_bw_eff: 0.5000,
+        sync: 0.5527,
+        budget_scale: 0.8645,
+        moe_scale: 0.7583,
+        ttft_steps: 1.5156,
     },
     vllm_early: BackendConstants {
         step_ms: 0.4688,

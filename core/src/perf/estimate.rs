@@ -10,7 +10,7 @@ use serde::Serialize;
 
 mod role;
 
-use super::constants::{BackendConstants, Calibration, engine_knobs};
+use super::constants::{BackendConstants, Calibration, Policy, engine_knobs};
 use super::engine::{DisaggEngines, Engine, LinearCurve, Served};
 use super::error::PerfError;
 use super::memory::{
@@ -380,7 +380,14 @@ impl<'a> Prepared<'a> {
                 let c = positive(concurrency, "concurrency")?;
                 let dp = f64::from(main.par.dp.max(1));
                 let per_rank = f64::from(c) / dp;
-                let e = self.engine(main, constants);
+                let mut e = self.engine(main, constants);
+                if attention_dp_waves(self.req.backend, main.par.dp) {
+                    // Prefills run in waves across the ranks and the clients
+                    // stay in lock-step cohorts: a prompt waits for its place
+                    // in the wave, and decoding pauses for the wave.
+                    e.c.sync = 1.0;
+                    e.knobs.policy = Policy::PrefillFirst;
+                }
                 let s = e.agg(per_rank, f64::from(isl), f64::from(osl), max_batch.max(1.0));
                 if per_rank > max_batch && fits {
                     warnings.push(format!(
@@ -580,4 +587,15 @@ pub fn step_breakdown(req: &EstimateRequest<'_>) -> Result<Breakdown, PerfError>
 /// Source names in [`OpSource`] order, for hosts.
 pub fn source_names() -> [&'static str; 5] {
     OpSource::ALL.map(OpSource::as_str)
+}
+
+/// Whether an aggregated engine prefills in waves across its attention-DP
+/// ranks. TensorRT-LLM steps every rank together (the experts' all-to-all
+/// needs them all) and its attention-DP balancer holds context requests
+/// until every rank has one, so the ranks prefill at once and their clients
+/// come back together: the measured TTFTs of its DEP deployments are the
+/// mean position in such a wave (5–10 prompt prefills at 8–32 clients per
+/// rank), not the steady state's one or two (docs/accuracy.md).
+fn attention_dp_waves(backend: Backend, dp: u32) -> bool {
+    backend == Backend::Trtllm && dp > 1
 }
