@@ -528,3 +528,27 @@ fn mxfp4_experts_read_the_tables_of_either_activation_format() {
         }
     }
 }
+
+#[test]
+fn tensorrt_llm_attention_dp_prefills_in_waves() {
+    // DeepSeek-R1 FP8 as DEP8 on H200, 8k-token prompts: going from one to
+    // eight clients per rank, TensorRT-LLM's TTFT grows with the wave each
+    // prompt waits in (measured: 5–10 single-prompt prefills at 8–32
+    // clients per rank), while vLLM's engines, not in lock-step waves,
+    // queue far less.
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let h200 = sys("h200_sxm");
+    let growth = |backend| {
+        let ttft = |c| {
+            let req = agg(&m, h200, backend, Parallel::dep(8), 8192, 1024, c);
+            estimate(&req).unwrap().ttft_ms
+        };
+        ttft(64) / ttft(8)
+    };
+    let (trt, vllm) = (growth(Backend::Trtllm), growth(Backend::Vllm));
+    assert!(
+        trt > 3.5,
+        "TensorRT-LLM: TTFT ×{trt:.2} from 8 to 64 clients"
+    );
+    assert!(vllm < 2.5, "vLLM: TTFT ×{vllm:.2} from 8 to 64 clients");
+}
