@@ -326,6 +326,9 @@ mod tests {
                 .unwrap_err()
                 .contains("unknown")
         );
+        for (name, id) in NAMES {
+            assert!(Catalog::builtin().resolve(id).is_ok(), "{name}: {id}");
+        }
         assert_eq!(system_of("H100").unwrap().sku, "h100_sxm");
         assert_eq!(system_of("GB200").unwrap().sku, "gb200");
         assert!(system_of("Z9000").is_err());
