@@ -739,6 +739,15 @@ impl<'a> StepModel<'a> {
         }
     }
 
+    /// A table's time (rescaled where a sibling GPU's tables answered), or
+    /// the roofline where no table did.
+    fn measured_or_roof(&self, t: Option<Timed>, roof: impl Fn(&SystemSpec) -> f64) -> Timed {
+        match t {
+            Some(t) => self.sibling_scale(t, roof),
+            None => Timed::roof(roof(self.system)),
+        }
+    }
+
     fn from_lookup(l: Lookup) -> Timed {
         Timed {
             ms: l.ms,
@@ -777,10 +786,7 @@ impl<'a> StepModel<'a> {
             }),
             _ => None,
         };
-        match t {
-            Some(t) => self.sibling_scale(t, |s| roof(s, q)),
-            None => Timed::roof(roof(self.system, q)),
-        }
+        self.measured_or_roof(t, |s| roof(s, q))
     }
 
     fn dense_gemm(&self, m: u64, n: u64, k: u64) -> Timed {
@@ -870,10 +876,7 @@ impl<'a> StepModel<'a> {
             }
             other => other,
         };
-        match t {
-            Some(t) => self.sibling_scale(t, roof),
-            None => Timed::roof(roof(self.system)),
-        }
+        self.measured_or_roof(t, roof)
     }
 
     /// One decode step of GQA/MHA attention.
@@ -941,10 +944,7 @@ impl<'a> StepModel<'a> {
                 t
             }
         });
-        match t {
-            Some(t) => self.sibling_scale(t, |s| roof(s, kv_bytes)),
-            None => Timed::roof(roof(self.system, kv_bytes)),
-        }
+        self.measured_or_roof(t, |s| roof(s, kv_bytes))
     }
 
     /// The experts of one MoE layer; `tokens` entering the expert group.
@@ -1055,10 +1055,7 @@ impl<'a> StepModel<'a> {
             (Some(a), Some(b)) => Some(if b.ms < a.ms { b } else { a }),
             (a, b) => a.or(b),
         };
-        match t {
-            Some(t) => self.sibling_scale(t, |s| roof(s, q, tp, ep)),
-            None => Timed::roof(roof(self.system, q, tp, ep)),
-        }
+        self.measured_or_roof(t, |s| roof(s, q, tp, ep))
     }
 
     /// A collective over `gpus` of `elements` 16-bit elements.
@@ -1093,10 +1090,7 @@ impl<'a> StepModel<'a> {
                     table: Some(l.source.table()),
                 })
         });
-        match t {
-            Some(t) => self.sibling_scale(t, |s| roof(s, gpus)),
-            None => Timed::roof(roof(self.system, gpus)),
-        }
+        self.measured_or_roof(t, |s| roof(s, gpus))
     }
 
     /// Elements (16-bit equivalents, summed over the attention-DP ranks, the
@@ -1746,18 +1740,10 @@ impl<'a> StepModel<'a> {
                     self.mla_gemm_dtype,
                     &q(total, s.prefill_seqs),
                 );
-                let t = match l {
-                    Some(l) => self
-                        .sibling_scale(Self::chunk_share(Self::from_lookup(l), s), |sy| {
-                            ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached)
-                        }),
-                    None => Timed::roof(ctx_roof(
-                        sys,
-                        s.prefill_seqs,
-                        s.prefill_tokens,
-                        s.prefill_cached,
-                    )),
-                };
+                let t = self.measured_or_roof(
+                    l.map(|l| Self::chunk_share(Self::from_lookup(l), s)),
+                    |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                );
                 sink.add("mla.context_module", n, t);
             }
             if s.decode_seqs > 0 {
@@ -1766,12 +1752,9 @@ impl<'a> StepModel<'a> {
                     self.mla_gemm_dtype,
                     &q(s.decode_kv, s.decode_seqs),
                 );
-                let t = match l {
-                    Some(l) => self.sibling_scale(Self::from_lookup(l), |sy| {
-                        gen_roof(sy, s.decode_seqs, s.decode_kv)
-                    }),
-                    None => Timed::roof(gen_roof(sys, s.decode_seqs, s.decode_kv)),
-                };
+                let t = self.measured_or_roof(l.map(Self::from_lookup), |sy| {
+                    gen_roof(sy, s.decode_seqs, s.decode_kv)
+                });
                 sink.add("mla.generation_module", n, t);
             }
             return;
@@ -1850,10 +1833,7 @@ impl<'a> StepModel<'a> {
                         GemmQuant::Bf16,
                     )
                 };
-                let t = match l {
-                    Some(l) => self.sibling_scale(Self::from_lookup(l), bmm_roof),
-                    None => Timed::roof(bmm_roof(sys)),
-                };
+                let t = self.measured_or_roof(l.map(Self::from_lookup), bmm_roof);
                 sink.add(name, n, t);
             }
             let l = self.tables.and_then(|tb| {
@@ -1865,12 +1845,8 @@ impl<'a> StepModel<'a> {
                     batch: b,
                 })
             });
-            let t = match l {
-                Some(l) => {
-                    self.sibling_scale(Self::from_lookup(l), |sy| gen_roof(sy, b, s.decode_kv))
-                }
-                None => Timed::roof(gen_roof(sys, b, s.decode_kv)),
-            };
+            let t =
+                self.measured_or_roof(l.map(Self::from_lookup), |sy| gen_roof(sy, b, s.decode_kv));
             sink.add("mla.generation", n, t);
         }
         sink.add("mla.o_gemm", n, self.dense_gemm(t, h, heads * v));
@@ -1938,7 +1914,7 @@ impl<'a> StepModel<'a> {
             })
         };
         let ctx = if s.prefill_seqs > 0 && s.prefill_tokens > 0 {
-            measured(
+            let ctx = measured(
                 &[[&["causal_conv1d_fn_qkv3"], &["chunk_kda", "flashkda_fwd"]]],
                 &[
                     &["causal_conv1d_fn"],
@@ -1949,16 +1925,13 @@ impl<'a> StepModel<'a> {
                 ],
                 s.prefill_tokens,
                 s.prefill_seqs,
-            )
-            .map_or_else(
-                || Timed::roof(roof_ctx(self.system)),
-                |t| self.sibling_scale(t, roof_ctx),
-            )
+            );
+            self.measured_or_roof(ctx, roof_ctx)
         } else {
             Timed::zero()
         };
         let decode = if s.decode_seqs > 0 {
-            measured(
+            let step = measured(
                 &[
                     [
                         &["causal_conv1d_update"],
@@ -1976,11 +1949,8 @@ impl<'a> StepModel<'a> {
                 ],
                 1,
                 s.decode_seqs,
-            )
-            .map_or_else(
-                || Timed::roof(roof_gen(self.system)),
-                |t| self.sibling_scale(t, roof_gen),
-            )
+            );
+            self.measured_or_roof(step, roof_gen)
         } else {
             Timed::zero()
         };
