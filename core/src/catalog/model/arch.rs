@@ -131,6 +131,26 @@ pub struct Attention {
     pub mla: Option<Mla>,
 }
 
+impl Attention {
+    /// Plain attention: `heads` query heads over `kv_heads` key/value heads
+    /// of `head_dim`, no biases, norms, gates, sinks or latent.
+    pub fn plain(heads: u64, kv_heads: u64, head_dim: u64) -> Attention {
+        Attention {
+            num_heads: heads,
+            num_kv_heads: kv_heads,
+            head_dim,
+            v_head_dim: head_dim,
+            qkv_bias: false,
+            o_bias: false,
+            qk_norm: QkNorm::None,
+            output_gate: OutputGate::None,
+            sinks: false,
+            k_eq_v: false,
+            mla: None,
+        }
+    }
+}
+
 /// Sliding-window (or chunked) attention layers: they keep at most `window`
 /// tokens of KV cache per sequence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

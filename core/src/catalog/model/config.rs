@@ -219,19 +219,7 @@ impl<'a> Parsed<'a> {
             .or(top.wide_u64("max_position_embeddings")?)
             .ok_or_else(|| ModelError::invalid(c.field("max_position_embeddings"), "is missing"))?;
         let heads = c.u64("num_attention_heads")?.unwrap_or(0);
-        let attention = Attention {
-            num_heads: heads,
-            num_kv_heads: heads,
-            head_dim: 0,
-            v_head_dim: 0,
-            qkv_bias: false,
-            o_bias: false,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
-            sinks: false,
-            k_eq_v: false,
-            mla: None,
-        };
+        let attention = Attention::plain(heads, heads, 0);
         let arch = ModelArch {
             id: String::new(),
             architecture: architecture.to_string(),
@@ -310,19 +298,7 @@ impl<'a> Parsed<'a> {
             Some(d) => d,
             None => self.arch.hidden_size / heads,
         };
-        Ok(Attention {
-            num_heads: heads,
-            num_kv_heads: kv,
-            head_dim,
-            v_head_dim: head_dim,
-            qkv_bias: false,
-            o_bias: false,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
-            sinks: false,
-            k_eq_v: false,
-            mla: None,
-        })
+        Ok(Attention::plain(heads, kv, head_dim))
     }
 
     /// Multi-head latent attention of `heads` heads from the usual keys
@@ -346,18 +322,11 @@ impl<'a> Parsed<'a> {
             qk_nope_head_dim,
             v_head_dim,
         };
+        let head_dim = mla.qk_nope_head_dim + mla.qk_rope_head_dim;
         Ok(Attention {
-            num_heads: heads,
-            num_kv_heads: heads,
-            head_dim: mla.qk_nope_head_dim + mla.qk_rope_head_dim,
             v_head_dim,
-            qkv_bias: false,
-            o_bias: false,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
-            sinks: false,
-            k_eq_v: false,
             mla: Some(mla),
+            ..Attention::plain(heads, heads, head_dim)
         })
     }
 
@@ -852,17 +821,9 @@ impl<'a> Parsed<'a> {
             .collect();
         let window = self.window()?;
         self.arch.attention = Attention {
-            num_heads: heads,
-            num_kv_heads: 1,
-            head_dim,
-            v_head_dim: head_dim,
-            qkv_bias: false,
-            o_bias: false,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
             sinks: true,
             k_eq_v: true,
-            mla: None,
+            ..Attention::plain(heads, 1, head_dim)
         };
         if let Some(index_heads) = c.u64("index_n_heads")? {
             // The reference gives an indexer to the ratio-4 layers only.
@@ -1166,17 +1127,9 @@ impl<'a> Parsed<'a> {
         };
         let bias = c.bool_or("attention_bias", false)?;
         self.arch.attention = Attention {
-            num_heads: heads,
-            num_kv_heads: kv,
-            head_dim,
-            v_head_dim: head_dim,
             qkv_bias: bias,
             o_bias: bias,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
-            sinks: false,
-            k_eq_v: false,
-            mla: None,
+            ..Attention::plain(heads, kv, head_dim)
         };
         if attn.contains('M') {
             let ssm_dtype = match c.str("mamba_ssm_cache_dtype")? {
@@ -1570,17 +1523,9 @@ impl<'a> Parsed<'a> {
         let first_kv = kv_heads.iter().copied().find(|k| *k > 0).unwrap_or(heads);
         let bias = c.bool_or("attention_bias", false)?;
         self.arch.attention = Attention {
-            num_heads: heads,
-            num_kv_heads: first_kv,
-            head_dim: h / heads,
-            v_head_dim: h / heads,
             qkv_bias: bias,
             o_bias: bias,
-            qk_norm: QkNorm::None,
-            output_gate: OutputGate::None,
-            sinks: false,
-            k_eq_v: false,
-            mla: None,
+            ..Attention::plain(heads, first_kv, h / heads)
         };
         self.arch.mlp = Some(DenseMlp {
             intermediate_size: widths.iter().copied().max().unwrap_or(0),
