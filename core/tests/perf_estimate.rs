@@ -247,6 +247,16 @@ fn systems_without_tables_answer_by_roofline() {
     );
 }
 
+/// TP8 serving 8k-token prompts and 1k-token outputs to 64 clients: the
+/// deployment the attention-module tests read the tables at.
+fn tp8_long_prompts<'a>(
+    m: &'a ModelArch,
+    s: &'a SystemSpec,
+    backend: Backend,
+) -> EstimateRequest<'a> {
+    agg(m, s, backend, Parallel::tp(8), 8192, 1024, 64)
+}
+
 /// How many times a step runs the ops named `name` (layers).
 fn op_count(ops: &[dgdr_core::perf::OpTime], name: &str) -> f64 {
     ops.iter().filter(|o| o.name == name).map(|o| o.count).sum()
@@ -310,7 +320,7 @@ fn deepseek_v4_times_its_measured_attention_blocks() {
     // table, are composed from projections and window attention.
     let m = model("deepseek-ai/DeepSeek-V4-Flash");
     let s = sys("b200_sxm");
-    let req = agg(&m, s, Backend::Sglang, Parallel::tp(8), 8192, 1024, 64);
+    let req = tp8_long_prompts(&m, s, Backend::Sglang);
     let e = estimate(&req).unwrap();
     assert_eq!(
         e.quant.kv.as_str(),
@@ -355,16 +365,7 @@ fn deepseek_v4_times_its_measured_attention_blocks() {
     assert!(per_layer("dsv4_csa_generation_module") > per_layer("dsv4_hca_generation_module"));
     // Far cheaper KV than DeepSeek-V3's MLA: several times the capacity.
     let v3 = model("deepseek-ai/DeepSeek-V3");
-    let v3e = estimate(&agg(
-        &v3,
-        s,
-        Backend::Sglang,
-        Parallel::tp(8),
-        8192,
-        1024,
-        64,
-    ))
-    .unwrap();
+    let v3e = estimate(&tp8_long_prompts(&v3, s, Backend::Sglang)).unwrap();
     assert!(
         e.kv_capacity_tokens > 5 * v3e.kv_capacity_tokens,
         "{} {}",
@@ -382,19 +383,10 @@ fn sparse_attention_models_time_their_measured_dsa_blocks() {
     let m = model("zai-org/GLM-5-FP8");
     let s = sys("b200_sxm");
     let layers = m.num_layers as f64;
-    let vllm = step_breakdown(&agg(&m, s, Backend::Vllm, Parallel::tp(8), 8192, 1024, 64)).unwrap();
+    let vllm = step_breakdown(&tp8_long_prompts(&m, s, Backend::Vllm)).unwrap();
     assert_eq!(op_count(&vllm.prefill, "dsa.context_module"), layers);
     assert_eq!(op_count(&vllm.decode, "dsa.generation_module"), layers);
-    let sglang = step_breakdown(&agg(
-        &m,
-        s,
-        Backend::Sglang,
-        Parallel::tp(8),
-        8192,
-        1024,
-        64,
-    ))
-    .unwrap();
+    let sglang = step_breakdown(&tp8_long_prompts(&m, s, Backend::Sglang)).unwrap();
     assert_eq!(op_count(&sglang.prefill, "dsa.context_module"), layers);
     assert_eq!(op_count(&sglang.decode, "dsa.generation_module"), 0.0);
     assert!(sglang.decode.iter().any(|o| o.name.starts_with("mla.")));
@@ -441,23 +433,14 @@ fn block_sparse_layers_time_their_measured_msa_blocks() {
     // with a harness floor) are not used: their layers are composed.
     let m = model("MiniMaxAI/MiniMax-M3");
     let s = sys("b200_sxm");
-    let vllm = step_breakdown(&agg(&m, s, Backend::Vllm, Parallel::tp(8), 8192, 1024, 64)).unwrap();
+    let vllm = step_breakdown(&tp8_long_prompts(&m, s, Backend::Vllm)).unwrap();
     assert_eq!(op_count(&vllm.prefill, "attn.sparse_context_module"), 57.0);
     assert_eq!(op_count(&vllm.prefill, "attn.context"), 3.0);
     assert_eq!(
         op_count(&vllm.decode, "attn.sparse_generation_module"),
         57.0
     );
-    let sglang = step_breakdown(&agg(
-        &m,
-        s,
-        Backend::Sglang,
-        Parallel::tp(8),
-        8192,
-        1024,
-        64,
-    ))
-    .unwrap();
+    let sglang = step_breakdown(&tp8_long_prompts(&m, s, Backend::Sglang)).unwrap();
     assert_eq!(op_count(&sglang.prefill, "attn.sparse_context_module"), 0.0);
     assert_eq!(op_count(&sglang.prefill, "attn.context"), 60.0);
 }
