@@ -955,15 +955,8 @@ impl<'a> StepModel<'a> {
         if tokens == 0 {
             return Timed::zero();
         }
-        let inter = m.expert_intermediate_size;
-        let hidden = m.latent_size.unwrap_or(self.hidden);
         let eff = &self.eff;
-        let own = MoeShape {
-            num_experts: m.num_experts,
-            topk: m.top_k,
-            hidden,
-            inter,
-        };
+        let own = expert_shape(m, self.hidden);
         let roof_of = |sys: &SystemSpec, s: MoeShape, q: GemmQuant, tp: u64, ep: u64| {
             roofline::moe_ms(
                 sys,
@@ -1991,8 +1984,20 @@ impl<'a> StepModel<'a> {
     }
 }
 
-/// Finds the MoE table slice: this dtype (or a kin) at this layout, else at
-/// the nearest measured layout (rescaled by the roofline ratio).
+/// The expert shape of a model's MoE layers, as the tables key it (experts
+/// that work in a latent space have its width as their hidden size).
+fn expert_shape(m: &Moe, hidden: u64) -> MoeShape {
+    MoeShape {
+        num_experts: m.num_experts,
+        topk: m.top_k,
+        hidden: m.latent_size.unwrap_or(hidden),
+        inter: m.expert_intermediate_size,
+    }
+}
+
+/// Finds the MoE table slices: the model's expert shape in its format at its
+/// layout, else at the nearest measured layout, else in kin formats; where no
+/// format measured the shape, the nearest measured shapes (see [`MoePick`]).
 fn find_moe_pick(
     t: &SystemTables,
     m: &Moe,
@@ -2001,12 +2006,7 @@ fn find_moe_pick(
     hidden: u64,
 ) -> Option<MoePick> {
     let (tp, ep) = (u64::from(par.moe_tp.max(1)), u64::from(par.moe_ep.max(1)));
-    let own = MoeShape {
-        num_experts: m.num_experts,
-        topk: m.top_k,
-        hidden: m.latent_size.unwrap_or(hidden),
-        inter: m.expert_intermediate_size,
-    };
+    let own = expert_shape(m, hidden);
     let mut layouts = vec![(tp, ep)];
     // Nearest measured layouts: halve the larger factor, then move EP to TP.
     let (mut a, mut b) = (tp, ep);
