@@ -358,6 +358,15 @@ impl Measured {
             rest,
         })
     }
+
+    /// Adds the measured parts to `sink` (`n` layers); the rest of the step
+    /// is left for the composed path.
+    fn add_to<S: Sink>(self, sink: &mut S, n: f64) -> StepShape {
+        for (name, t) in self.ops {
+            sink.add(name, n, t);
+        }
+        self.rest
+    }
 }
 
 /// Which table (and dtype) answers an op, decided once.
@@ -1147,17 +1156,11 @@ impl<'a> StepModel<'a> {
                     sparse,
                 } => {
                     // What the block-sparse tables answer; the rest is composed.
-                    let rest;
-                    let s = match sparse.then(|| self.measured_msa(s, hq, hkv, d)).flatten() {
-                        Some(m) => {
-                            for (name, t) in m.ops {
-                                sink.add(name, n, t);
-                            }
-                            rest = m.rest;
-                            &rest
-                        }
-                        None => s,
-                    };
+                    let rest = sparse
+                        .then(|| self.measured_msa(s, hq, hkv, d))
+                        .flatten()
+                        .map(|m| m.add_to(sink, n));
+                    let s = rest.as_ref().unwrap_or(s);
                     let t = s.linear_tokens;
                     sink.add("attn.qkv_gemm", n, self.dense_gemm(t, qkv_n, h));
                     if s.prefill_seqs > 0 {
@@ -1402,21 +1405,14 @@ impl<'a> StepModel<'a> {
             }
         };
         // What the module tables answer; the rest is composed.
-        let rest;
-        let s = match self.measured_dsv4(s, hq, d, ratio, keys(ratio, s.decode_kv, topk)) {
-            Some(m) => {
-                for (name, t) in m.ops {
-                    sink.add(name, n, t);
-                }
-                if m.rest.is_empty() {
-                    hc_mix(sink);
-                    return;
-                }
-                rest = m.rest;
-                &rest
-            }
-            None => s,
-        };
+        let rest = self
+            .measured_dsv4(s, hq, d, ratio, keys(ratio, s.decode_kv, topk))
+            .map(|m| m.add_to(sink, n));
+        if rest.as_ref().is_some_and(StepShape::is_empty) {
+            hc_mix(sink);
+            return;
+        }
+        let s = rest.as_ref().unwrap_or(s);
         let t = s.linear_tokens;
         let overlap = CompressedAttention::overlap(ratio);
         sink.add("attn.q_a_gemm", n, self.dense_gemm(t, q_lora, h));
@@ -1693,28 +1689,21 @@ impl<'a> StepModel<'a> {
             ) * 2.0
         };
         // What the sparse-attention tables answer; the rest is composed.
-        let rest;
-        let s = match self.measured_module(
-            s,
-            self.dsa_module,
-            (Op::DsaContextModule, Op::DsaGenerationModule),
-            ("dsa.context_module", "dsa.generation_module"),
-            heads,
-            |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
-            |sy| gen_roof(sy, s.decode_seqs, s.decode_kv),
-        ) {
-            Some(m) => {
-                for (name, t) in m.ops {
-                    sink.add(name, n, t);
-                }
-                if m.rest.is_empty() {
-                    return;
-                }
-                rest = m.rest;
-                &rest
-            }
-            None => s,
-        };
+        let rest = self
+            .measured_module(
+                s,
+                self.dsa_module,
+                (Op::DsaContextModule, Op::DsaGenerationModule),
+                ("dsa.context_module", "dsa.generation_module"),
+                heads,
+                |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                |sy| gen_roof(sy, s.decode_seqs, s.decode_kv),
+            )
+            .map(|m| m.add_to(sink, n));
+        if rest.as_ref().is_some_and(StepShape::is_empty) {
+            return;
+        }
+        let s = rest.as_ref().unwrap_or(s);
         let t = s.linear_tokens;
         if self.mla_module
             && let Some(tables) = self.tables
