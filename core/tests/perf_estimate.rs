@@ -198,6 +198,53 @@ fn disaggregated() {
     assert!(matches!(estimate(&req), Err(PerfError::Incomplete(_))));
 }
 
+/// Without worker counts, the decode side is sized the way recorded
+/// deployments size it: both the per-rank batch and the number of ranks grow
+/// with the clients, neither in proportion.
+#[test]
+fn assumed_decode_workers_follow_recorded_deployments() {
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let s = sys("b200_sxm");
+    let mut req = agg(&m, s, Backend::Trtllm, Parallel::tp(8), 1024, 1024, 1);
+    let at = |req: &mut EstimateRequest<'_>, c: u32| {
+        req.mode = Mode::Disagg {
+            prefill: Worker {
+                parallel: Parallel::dep(4),
+                batch: None,
+                // Ample prefill: the decode side sets the batch.
+                workers: Some(16),
+            },
+            decode: Worker {
+                parallel: Parallel::dep(8),
+                batch: None,
+                workers: None,
+            },
+            concurrency: Some(c),
+        };
+        let e = estimate(req).unwrap();
+        let decode_workers = f64::from(e.total_gpus - 16 * 4) / 8.0;
+        (e.decode_batch, decode_workers, e.warnings)
+    };
+    let (b4, w4, warn) = at(&mut req, 4);
+    assert!(
+        warn.iter()
+            .any(|w| w.contains("decode worker count not given")),
+        "{warn:?}"
+    );
+    let (b128, w128, _) = at(&mut req, 128);
+    let (b4096, w4096, _) = at(&mut req, 4096);
+    // One DEP8 worker holds the few clients; thousands need more workers,
+    // each rank running a batch in the hundreds, not the 64 of a fixed rule.
+    assert_eq!(w4, 1.0);
+    assert!(b4 <= 1.0 + 1e-9, "{b4}");
+    assert!(b4 < b128 && b128 < b4096, "{b4} {b128} {b4096}");
+    assert!(
+        w128 <= w4096 && w4096 < 4096.0 / (64.0 * 8.0),
+        "{w128} {w4096}"
+    );
+    assert!(b4096 > 100.0, "{b4096}");
+}
+
 #[test]
 fn errors_say_why() {
     let m = model("deepseek-ai/DeepSeek-R1");

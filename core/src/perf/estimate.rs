@@ -48,9 +48,11 @@ pub enum Mode {
     /// Separate prefill and decode workers under a closed loop of
     /// `concurrency` clients. A missing concurrency is taken as the decode
     /// workers' full batch (`batch × workers × dp`). Missing worker counts
-    /// are assumed (and said so in the warnings): one decode worker, and the
-    /// fewest prefill workers whose capacity meets what the decode side can
-    /// serve at this concurrency.
+    /// are assumed (and said so in the warnings): decode workers enough to
+    /// run the given batch per rank, or, with none given, the per-rank batch
+    /// recorded deployments run at this many clients (`0.59 · clients^0.69`);
+    /// and the fewest prefill workers whose capacity meets what the decode
+    /// side serves at this concurrency.
     Disagg {
         prefill: Worker,
         decode: Worker,
@@ -256,10 +258,18 @@ pub struct Prepared<'a> {
 }
 
 /// Sequences per decode rank assumed when a disaggregated configuration
-/// gives neither decode worker counts nor batch sizes: a typical
-/// interactive decode batch (deployments add decode workers rather than
-/// run ranks at their KV limit).
-const ASSUMED_DECODE_BATCH: f64 = 64.0;
+/// gives neither decode worker counts nor batch sizes, at `conc` clients in
+/// all: `0.59 · conc^0.69`, the least-squares fit (in logs) of the per-rank
+/// decode batch against the client count over the 134 disaggregated
+/// deployments of `silicon_calibration.csv` that record both (their inputs
+/// only, not their latencies). Deployments add decode ranks more slowly than
+/// clients: 2 sequences per rank at 4 clients, 17 at 128, 184 at 4096.
+fn assumed_decode_batch(conc: f64) -> f64 {
+    ASSUMED_BATCH_SCALE * conc.max(1.0).powf(ASSUMED_BATCH_EXP)
+}
+
+const ASSUMED_BATCH_SCALE: f64 = 0.59;
+const ASSUMED_BATCH_EXP: f64 = 0.69;
 
 fn positive(x: u32, what: &'static str) -> Result<u32, PerfError> {
     if x == 0 {
@@ -437,15 +447,19 @@ impl<'a> Prepared<'a> {
                 let d_workers = match decode.workers {
                     Some(w) => f64::from(positive(w, "decode workers")?),
                     None => {
-                        // As many decode workers as the clients need at an
-                        // assumed typical batch per rank.
-                        let per_worker = d_dp
-                            * given_batch
-                                .unwrap_or(max_batch.min(ASSUMED_DECODE_BATCH))
-                                .max(1.0);
-                        let w = (conc / per_worker).ceil().max(1.0);
+                        let w = match given_batch {
+                            // A given batch is each rank's limit: enough
+                            // workers to hold every client.
+                            Some(b) => (conc / (b.max(1.0) * d_dp)).ceil().max(1.0),
+                            None => {
+                                let target =
+                                    assumed_decode_batch(conc).clamp(1.0, max_batch.max(1.0));
+                                (conc / (target * d_dp)).round().max(1.0)
+                            }
+                        };
+                        let per_rank = conc / (w * d_dp);
                         warnings.push(format!(
-                            "decode worker count not given: assumed {w:.0} (the fewest that run {conc:.0} clients at most {ASSUMED_DECODE_BATCH:.0} per rank)"
+                            "decode worker count not given: assumed {w:.0} ({per_rank:.0} of the {conc:.0} clients per rank, as recorded deployments of that many clients run)"
                         ));
                         w
                     }
