@@ -32,15 +32,15 @@ fn ground_truth(name: &str) -> Option<PathBuf> {
 /// (slice, least share of rows predicted %, most TTFT MdAPE %, most TPOT
 /// MdAPE %) as committed in docs/accuracy.md (in-sample).
 const COMMITTED: &[(&str, f64, f64, f64)] = &[
-    ("all", 100.0, 30.4, 14.1),
-    ("mode=agg", 100.0, 21.4, 9.7),
-    ("mode=disagg", 100.0, 69.7, 40.6),
+    ("all", 100.0, 30.1, 13.2),
+    ("mode=agg", 100.0, 21.5, 9.7),
+    ("mode=disagg", 100.0, 69.0, 29.0),
     ("backend=vllm", 100.0, 15.0, 9.1),
-    ("backend=sglang", 100.0, 34.9, 14.3),
-    ("backend=trtllm", 100.0, 44.9, 19.6),
-    ("arch=dense", 100.0, 21.2, 7.1),
-    ("arch=moe", 100.0, 35.9, 17.9),
-    ("inputs=complete", 100.0, 22.5, 10.1),
+    ("backend=sglang", 100.0, 34.3, 13.1),
+    ("backend=trtllm", 100.0, 45.0, 16.7),
+    ("arch=dense", 100.0, 21.3, 7.2),
+    ("arch=moe", 100.0, 36.3, 15.8),
+    ("inputs=complete", 100.0, 22.4, 10.2),
 ];
 
 /// Percentage points of slack.

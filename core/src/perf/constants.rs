@@ -425,22 +425,20 @@ const PRIOR: Calibration = Calibration {
 // ---------------------------------------------------------------------------
 // The committed values. Fitted from `PRIOR` by
 //   dgdr accuracy --ground-truth ../shared/data/ground-truth/silicon_calibration.csv --calibrate
-// on every row whose inputs are complete, except the disaggregated hand-off
-// (`kv_handoff_ms`, `kv_bw_eff`), which is fitted on every disaggregated row,
-// those with assumed worker counts included (84 complete rows against 677;
-// see `host-native/src/accuracy/fit.rs`); docs/accuracy.md has the run and
-// its cross-validated error. Reading them:
+// on every row whose inputs are complete (rows whose worker counts are
+// assumed fit nothing; see `host-native/src/accuracy/fit.rs`);
+// docs/accuracy.md has the run and its cross-validated error. Reading them:
 // - step_ms/seq_us: host time per step, 0–1.1 ms plus 9–31 µs per sequence;
 // - decode_scale/prefill_scale: engines run decode kernels ~0.70–1.14× and
-//   prefill kernels ~0.59–1.33× the microbenchmark sums (CUDA graphs and
+//   prefill kernels ~0.59–1.32× the microbenchmark sums (CUDA graphs and
 //   fused kernels vs. unfused prefill paths and chunking);
-// - ttft_ms + ttft_steps: 31–163 ms of HTTP, tokenization, routing and
+// - ttft_ms + ttft_steps: 34–163 ms of HTTP, tokenization, routing and
 //   detokenization, plus 0–2.1 decode steps between a prompt's prefill and
 //   its first token at the client (admission at iteration boundaries,
 //   overlap schedulers returning tokens a step late, the detokenizer's loop);
 // - sync/burst/budget_scale: how synchronised the benchmark clients stay and
 //   the effective token budget of the benchmarked engines;
-// - moe_scale: routed experts 0.76–1.31× the table (distribution and EP
+// - moe_scale: routed experts 0.75–1.31× the table (distribution and EP
 //   imbalance of real routing).
 // Each row weighs 1/√n of its model's row count, and each constant is pulled
 // weakly towards `PRIOR` (see host-native/src/accuracy/fit.rs), so that the
@@ -470,7 +468,7 @@ const BUILTIN: Calibration = Calibration {
         prefill_scale: 1.2319,
         ttft_ms: 137.6758,
         burst: 0.0000,
-        kv_handoff_ms: 0.0000,
+        kv_handoff_ms: 20.0000,
         kv_bw_eff: 0.5000,
         sync: 0.2832,
         budget_scale: 1.0000,
@@ -479,17 +477,17 @@ const BUILTIN: Calibration = Calibration {
     },
     trtllm: BackendConstants {
         step_ms: 1.1328,
-        seq_us: 18.5547,
-        decode_scale: 0.6973,
-        prefill_scale: 0.9609,
-        ttft_ms: 66.8750,
-        burst: 0.1898,
-        kv_handoff_ms: 94.2188,
-        kv_bw_eff: 0.5000,
-        sync: 0.5527,
-        budget_scale: 0.8645,
-        moe_scale: 0.7583,
-        ttft_steps: 1.5156,
+        seq_us: 18.1641,
+        decode_scale: 0.7021,
+        prefill_scale: 1.0439,
+        ttft_ms: 73.7109,
+        burst: 0.1654,
+        kv_handoff_ms: 50.7617,
+        kv_bw_eff: 0.4991,
+        sync: 0.5391,
+        budget_scale: 0.7968,
+        moe_scale: 0.7485,
+        ttft_steps: 1.6172,
     },
     vllm_early: BackendConstants {
         step_ms: 0.4688,
@@ -506,18 +504,18 @@ const BUILTIN: Calibration = Calibration {
         ttft_steps: 0.0000,
     },
     sglang_early: BackendConstants {
-        step_ms: 0.1172,
-        seq_us: 24.6484,
-        decode_scale: 0.9292,
-        prefill_scale: 1.3320,
-        ttft_ms: 30.7422,
-        burst: 0.1225,
-        kv_handoff_ms: 171.3672,
+        step_ms: 0.5859,
+        seq_us: 23.2812,
+        decode_scale: 0.9023,
+        prefill_scale: 1.3223,
+        ttft_ms: 33.6719,
+        burst: 0.1352,
+        kv_handoff_ms: 137.1875,
         kv_bw_eff: 0.5000,
-        sync: 0.7393,
-        budget_scale: 1.0238,
-        moe_scale: 1.2954,
-        ttft_steps: 0.6172,
+        sync: 0.7402,
+        budget_scale: 1.0494,
+        moe_scale: 1.2832,
+        ttft_steps: 0.6953,
     },
     trtllm_early: BackendConstants {
         step_ms: 0.0000,
