@@ -428,9 +428,9 @@ const PRIOR: Calibration = Calibration {
 // on every row whose inputs are complete (rows whose worker counts are
 // assumed fit nothing; see `host-native/src/accuracy/fit.rs`);
 // docs/accuracy.md has the run and its cross-validated error. Reading them:
-// - step_ms/seq_us: host time per step, 0–1.1 ms plus 9–31 µs per sequence;
+// - step_ms/seq_us: host time per step, 0–1.1 ms plus 9–32 µs per sequence;
 // - decode_scale/prefill_scale: engines run decode kernels ~0.70–1.14× and
-//   prefill kernels ~0.59–1.32× the microbenchmark sums (CUDA graphs and
+//   prefill kernels ~0.60–1.32× the microbenchmark sums (CUDA graphs and
 //   fused kernels vs. unfused prefill paths and chunking);
 // - ttft_ms + ttft_steps: 34–163 ms of HTTP, tokenization, routing and
 //   detokenization, plus 0–2.1 decode steps between a prompt's prefill and
@@ -448,18 +448,18 @@ const PRIOR: Calibration = Calibration {
 
 const BUILTIN: Calibration = Calibration {
     vllm: BackendConstants {
-        step_ms: 0.9375,
-        seq_us: 30.8984,
-        decode_scale: 0.9683,
-        prefill_scale: 0.5903,
-        ttft_ms: 42.9492,
-        burst: 0.3881,
-        kv_handoff_ms: 223.1250,
+        step_ms: 0.8594,
+        seq_us: 31.8750,
+        decode_scale: 0.9756,
+        prefill_scale: 0.5952,
+        ttft_ms: 41.9727,
+        burst: 0.3910,
+        kv_handoff_ms: 227.5195,
         kv_bw_eff: 0.5000,
-        sync: 0.5615,
+        sync: 0.5654,
         budget_scale: 0.2493,
-        moe_scale: 0.9512,
-        ttft_steps: 1.2422,
+        moe_scale: 0.9536,
+        ttft_steps: 1.2656,
     },
     sglang: BackendConstants {
         step_ms: 0.7812,
@@ -477,17 +477,17 @@ const BUILTIN: Calibration = Calibration {
     },
     trtllm: BackendConstants {
         step_ms: 1.1328,
-        seq_us: 18.1641,
+        seq_us: 17.7734,
         decode_scale: 0.7021,
-        prefill_scale: 1.0439,
-        ttft_ms: 73.7109,
-        burst: 0.1654,
-        kv_handoff_ms: 50.7617,
-        kv_bw_eff: 0.4991,
-        sync: 0.5391,
-        budget_scale: 0.7968,
+        prefill_scale: 1.0415,
+        ttft_ms: 77.6172,
+        burst: 0.1645,
+        kv_handoff_ms: 46.3672,
+        kv_bw_eff: 0.5000,
+        sync: 0.5420,
+        budget_scale: 0.7986,
         moe_scale: 0.7485,
-        ttft_steps: 1.6172,
+        ttft_steps: 1.5859,
     },
     vllm_early: BackendConstants {
         step_ms: 0.4688,

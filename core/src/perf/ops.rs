@@ -228,6 +228,17 @@ impl StepShape {
 }
 
 /// Attention (or mixer) of a layer kind, per GPU.
+/// An MLA layer's dimensions on one GPU (heads after tensor parallelism).
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct MlaDims {
+    heads: u64,
+    q_lora: Option<u64>,
+    kv_lora: u64,
+    rope: u64,
+    nope: u64,
+    v: u64,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Attn {
     None,
@@ -242,14 +253,7 @@ enum Attn {
         /// A block-sparse indexer picks the keys (MiniMax-M3).
         sparse: bool,
     },
-    Mla {
-        heads: u64,
-        q_lora: Option<u64>,
-        kv_lora: u64,
-        rope: u64,
-        nope: u64,
-        v: u64,
-    },
+    Mla(MlaDims),
     Linear {
         kh: u64,
         vh: u64,
@@ -1197,14 +1201,7 @@ impl<'a> StepModel<'a> {
                     sink.add("attn.o_gemm", n, self.dense_gemm(t, h, hq * dv));
                     eltwise_bytes += t as f64 * (hq + hkv) as f64 * d as f64 * 4.0;
                 }
-                Attn::Mla {
-                    heads,
-                    q_lora,
-                    kv_lora,
-                    rope,
-                    nope,
-                    v,
-                } => self.mla(s, sink, n, heads, q_lora, kv_lora, rope, nope, v),
+                Attn::Mla(d) => self.mla(s, sink, n, d),
                 Attn::Linear {
                     kh,
                     vh,
@@ -1636,58 +1633,48 @@ impl<'a> StepModel<'a> {
         )
     }
 
-    /// Multi-head latent attention of one layer.
-    #[allow(clippy::too_many_arguments)]
-    fn mla<S: Sink>(
-        &self,
-        s: &StepShape,
-        sink: &mut S,
-        n: f64,
-        heads: u64,
-        q_lora: Option<u64>,
-        kv_lora: u64,
-        rope: u64,
-        nope: u64,
-        v: u64,
-    ) {
-        let h = self.hidden;
+    /// Roofline of MLA's context attention core: `b` prompts of `new` tokens
+    /// after `cached` ones.
+    fn mla_ctx_roof(&self, sys: &SystemSpec, d: MlaDims, b: u64, new: u64, cached: u64) -> f64 {
+        roofline::context_attention_ms(
+            sys,
+            &self.eff,
+            b as f64,
+            new as f64,
+            cached as f64,
+            d.heads as f64,
+            (d.nope + d.rope) as f64,
+            d.v as f64,
+            0.0,
+        )
+    }
+
+    /// Roofline of MLA's absorbed decode: `b` sequences at KV length `kv`.
+    fn mla_gen_roof(&self, sys: &SystemSpec, d: MlaDims, b: u64, kv: u64) -> f64 {
         let eff = &self.eff;
-        let sys = self.system;
-        let kv_bytes = self.quant.kv.bytes() as f64;
-        // Roofline of the attention cores, for fallbacks and rescaling.
-        let ctx_roof = |sys: &SystemSpec, b: u64, new: u64, cached: u64| {
-            roofline::context_attention_ms(
-                sys,
-                eff,
-                b as f64,
-                new as f64,
-                cached as f64,
-                heads as f64,
-                (nope + rope) as f64,
-                v as f64,
-                0.0,
-            )
-        };
-        let gen_roof = |sys: &SystemSpec, b: u64, kv: u64| {
-            roofline::generation_attention_ms(
-                sys,
-                eff,
-                b as f64,
-                kv.max(1) as f64,
-                1.0,
-                (kv_lora + rope) as f64,
-                0.0,
-                kv_bytes,
-                0.0,
-            ) + roofline::gemm_ms(
-                sys,
-                eff,
-                (b * heads) as f64,
-                kv.max(1) as f64,
-                (kv_lora + rope) as f64,
-                GemmQuant::Bf16,
-            ) * 2.0
-        };
+        roofline::generation_attention_ms(
+            sys,
+            eff,
+            b as f64,
+            kv.max(1) as f64,
+            1.0,
+            (d.kv_lora + d.rope) as f64,
+            0.0,
+            self.quant.kv.bytes() as f64,
+            0.0,
+        ) + roofline::gemm_ms(
+            sys,
+            eff,
+            (b * d.heads) as f64,
+            kv.max(1) as f64,
+            (d.kv_lora + d.rope) as f64,
+            GemmQuant::Bf16,
+        ) * 2.0
+    }
+
+    /// Multi-head latent attention of one layer.
+    fn mla<S: Sink>(&self, s: &StepShape, sink: &mut S, n: f64, d: MlaDims) {
+        let heads = d.heads;
         // What the sparse-attention tables answer; the rest is composed.
         let rest = self
             .measured_module(
@@ -1696,15 +1683,14 @@ impl<'a> StepModel<'a> {
                 (Op::DsaContextModule, Op::DsaGenerationModule),
                 ("dsa.context_module", "dsa.generation_module"),
                 heads,
-                |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
-                |sy| gen_roof(sy, s.decode_seqs, s.decode_kv),
+                |sy| self.mla_ctx_roof(sy, d, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                |sy| self.mla_gen_roof(sy, d, s.decode_seqs, s.decode_kv),
             )
             .map(|m| m.add_to(sink, n));
         if rest.as_ref().is_some_and(StepShape::is_empty) {
             return;
         }
         let s = rest.as_ref().unwrap_or(s);
-        let t = s.linear_tokens;
         if self.mla_module
             && let Some(tables) = self.tables
         {
@@ -1724,7 +1710,9 @@ impl<'a> StepModel<'a> {
                 );
                 let t = self.measured_or_roof(
                     l.map(|l| Self::chunk_share(Self::from_lookup(l), s)),
-                    |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                    |sy| {
+                        self.mla_ctx_roof(sy, d, s.prefill_seqs, s.prefill_tokens, s.prefill_cached)
+                    },
                 );
                 sink.add("mla.context_module", n, t);
             }
@@ -1735,13 +1723,52 @@ impl<'a> StepModel<'a> {
                     &q(s.decode_kv, s.decode_seqs),
                 );
                 let t = self.measured_or_roof(l.map(Self::from_lookup), |sy| {
-                    gen_roof(sy, s.decode_seqs, s.decode_kv)
+                    self.mla_gen_roof(sy, d, s.decode_seqs, s.decode_kv)
                 });
+                // The module tables were measured eagerly, and on the slower
+                // hosts their small batches time the kernel launches (vLLM's
+                // floor is 41 µs per layer on B200 against 79–88 µs on B300,
+                // GB200, GB300 and H200, whose kernels are no slower). Decode
+                // runs as a CUDA graph, without those gaps: the sum of the
+                // module's kernels, each timed alone, bounds it from above.
+                let alone = StepShape {
+                    decode_seqs: s.decode_seqs,
+                    decode_kv: s.decode_kv,
+                    linear_tokens: s.decode_seqs,
+                    ..StepShape::default()
+                };
+                let mut kernels = SumSink::default();
+                self.mla_composed(&alone, &mut kernels, 1.0, d);
+                let t = if kernels.ms > 0.0 && kernels.ms < t.ms {
+                    Timed {
+                        ms: kernels.ms,
+                        ..t
+                    }
+                } else {
+                    t
+                };
                 sink.add("mla.generation_module", n, t);
             }
             return;
         }
-        // Composed: projections, attention core, absorbed BMMs.
+        self.mla_composed(s, sink, n, d);
+    }
+
+    /// MLA composed from its kernels: projections, attention core, absorbed
+    /// BMMs.
+    fn mla_composed<S: Sink>(&self, s: &StepShape, sink: &mut S, n: f64, d: MlaDims) {
+        let MlaDims {
+            heads,
+            q_lora,
+            kv_lora,
+            rope,
+            nope,
+            v,
+        } = d;
+        let h = self.hidden;
+        let eff = &self.eff;
+        let sys = self.system;
+        let t = s.linear_tokens;
         let prefill_tokens = s.prefill_seqs * s.prefill_tokens;
         match q_lora {
             Some(r) => {
@@ -1784,11 +1811,20 @@ impl<'a> StepModel<'a> {
                             ms: full.ms * (tf * tf - cf * cf) / (tf * tf),
                             ..full
                         },
-                        |sy| ctx_roof(sy, s.prefill_seqs, s.prefill_tokens, s.prefill_cached),
+                        |sy| {
+                            self.mla_ctx_roof(
+                                sy,
+                                d,
+                                s.prefill_seqs,
+                                s.prefill_tokens,
+                                s.prefill_cached,
+                            )
+                        },
                     )
                 }
-                None => Timed::roof(ctx_roof(
+                None => Timed::roof(self.mla_ctx_roof(
                     sys,
+                    d,
                     s.prefill_seqs,
                     s.prefill_tokens,
                     s.prefill_cached,
@@ -1827,8 +1863,9 @@ impl<'a> StepModel<'a> {
                     batch: b,
                 })
             });
-            let t =
-                self.measured_or_roof(l.map(Self::from_lookup), |sy| gen_roof(sy, b, s.decode_kv));
+            let t = self.measured_or_roof(l.map(Self::from_lookup), |sy| {
+                self.mla_gen_roof(sy, d, b, s.decode_kv)
+            });
             sink.add("mla.generation", n, t);
         }
         sink.add("mla.o_gemm", n, self.dense_gemm(t, h, heads * v));
@@ -2135,14 +2172,14 @@ fn layer_groups(model: &ModelArch, tp: u64) -> Result<Vec<Group>, PerfError> {
         };
         let attn = match ac {
             'F' => match &a.mla {
-                Some(m) => Attn::Mla {
+                Some(m) => Attn::Mla(MlaDims {
                     heads: ceil_div(a.num_heads, tp),
                     q_lora: m.q_lora_rank,
                     kv_lora: m.kv_lora_rank,
                     rope: m.qk_rope_head_dim,
                     nope: m.qk_nope_head_dim,
                     v: m.v_head_dim,
-                },
+                }),
                 None => {
                     let kv = model
                         .per_layer

@@ -52,7 +52,7 @@ enum Rows {
 /// rows). The 677 rows whose workers are assumed fit nothing: their TTFT
 /// misses by 3× either way with how many workers ran, which no hand-off
 /// explains. Fitted on them too (as it was), TensorRT-LLM's hand-off came
-/// out at 95 ms against 51 ms, and the in-sample TTFT MdAPE at 31.0%
+/// out at 95 ms against about 50, and the in-sample TTFT MdAPE at 31.0%
 /// against 30.1% (TPOT 13.1% against 13.2%).
 const HANDOFF: [usize; 2] = [6, 7];
 
