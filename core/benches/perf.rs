@@ -1,5 +1,5 @@
 //! How fast the performance model is: one engine step composed from the op
-//! tables, one estimate (aggregated and disaggregated), and an estimate of a
+//! tables (a dense model, and an MoE model with MLA), one estimate (aggregated and disaggregated), and an estimate of a
 //! prepared deployment (what `dgdr estimate --batch` and the calibration fit
 //! run per row). `cargo bench -p dgdr-core --bench perf`; the whole
 //! calibration file in batch mode is `cargo bench -p dgdr-native --bench batch`.
@@ -41,6 +41,36 @@ fn bench_step(c: &mut Criterion) {
     let prefill = StepShape::prefill(1, 4096);
     assert!(step.step_ms(&decode) > 0.0 && step.step_ms(&prefill) > 0.0);
     let mut g = c.benchmark_group("step (Qwen3-32B, h200_sxm, vllm, TP2)");
+    g.bench_function("decode, batch 64, kv 2048", |b| {
+        b.iter(|| step.step_ms(black_box(&decode)))
+    });
+    g.bench_function("prefill, 1 × 4096", |b| {
+        b.iter(|| step.step_ms(black_box(&prefill)))
+    });
+    g.finish();
+}
+
+/// A DeepSeek-style layer on vLLM: MoE experts and the MLA module tables,
+/// whose decode is checked against the sum of its kernels every step.
+fn bench_step_mla(c: &mut Criterion) {
+    let m = Catalog::builtin()
+        .resolve("deepseek-ai/DeepSeek-R1")
+        .expect("DeepSeek-R1 in the catalog");
+    let sys = lookup("b200_sxm").expect("b200_sxm in the catalog");
+    let quant = QuantConfig::resolve(&m, &QuantOverrides::default());
+    let step = StepModel::new(
+        &m,
+        sys,
+        Backend::Vllm,
+        Parallel::tp(8),
+        quant,
+        Calibration::builtin().roofline,
+    )
+    .expect("a step model");
+    let decode = StepShape::decode(64, 2048);
+    let prefill = StepShape::prefill(1, 4096);
+    assert!(step.step_ms(&decode) > 0.0 && step.step_ms(&prefill) > 0.0);
+    let mut g = c.benchmark_group("step (DeepSeek-R1, b200_sxm, vllm, TP8)");
     g.bench_function("decode, batch 64, kv 2048", |b| {
         b.iter(|| step.step_ms(black_box(&decode)))
     });
@@ -103,5 +133,5 @@ fn bench_estimate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_step, bench_estimate);
+criterion_group!(benches, bench_step, bench_step_mla, bench_estimate);
 criterion_main!(benches);
