@@ -23,24 +23,28 @@ fn model() -> ModelArch {
         .expect("Qwen3-32B in the catalog")
 }
 
-fn bench_step(c: &mut Criterion) {
-    let m = model();
-    let sys = lookup(SYSTEM).expect("h200_sxm in the catalog");
+/// One decode step (64 sequences at 2k tokens of context) and one prefill
+/// step (one 4k prompt) of `model_id` on vLLM over `tp` GPUs of `sku`.
+fn bench_steps(c: &mut Criterion, model_id: &str, sku: &str, tp: u32) {
+    let m = Catalog::builtin()
+        .resolve(model_id)
+        .expect("the model in the catalog");
+    let sys = lookup(sku).expect("the system in the catalog");
     let quant = QuantConfig::resolve(&m, &QuantOverrides::default());
     let step = StepModel::new(
         &m,
         sys,
         Backend::Vllm,
-        Parallel::tp(2),
+        Parallel::tp(tp),
         quant,
         Calibration::builtin().roofline,
     )
     .expect("a step model");
-    // Decode: 64 sequences at 2k tokens of context; prefill: one 4k prompt.
     let decode = StepShape::decode(64, 2048);
     let prefill = StepShape::prefill(1, 4096);
     assert!(step.step_ms(&decode) > 0.0 && step.step_ms(&prefill) > 0.0);
-    let mut g = c.benchmark_group("step (Qwen3-32B, h200_sxm, vllm, TP2)");
+    let name = model_id.rsplit('/').next().unwrap_or(model_id);
+    let mut g = c.benchmark_group(format!("step ({name}, {sku}, vllm, TP{tp})"));
     g.bench_function("decode, batch 64, kv 2048", |b| {
         b.iter(|| step.step_ms(black_box(&decode)))
     });
@@ -50,34 +54,11 @@ fn bench_step(c: &mut Criterion) {
     g.finish();
 }
 
-/// A DeepSeek-style layer on vLLM: MoE experts and the MLA module tables,
-/// whose decode is checked against the sum of its kernels every step.
-fn bench_step_mla(c: &mut Criterion) {
-    let m = Catalog::builtin()
-        .resolve("deepseek-ai/DeepSeek-R1")
-        .expect("DeepSeek-R1 in the catalog");
-    let sys = lookup("b200_sxm").expect("b200_sxm in the catalog");
-    let quant = QuantConfig::resolve(&m, &QuantOverrides::default());
-    let step = StepModel::new(
-        &m,
-        sys,
-        Backend::Vllm,
-        Parallel::tp(8),
-        quant,
-        Calibration::builtin().roofline,
-    )
-    .expect("a step model");
-    let decode = StepShape::decode(64, 2048);
-    let prefill = StepShape::prefill(1, 4096);
-    assert!(step.step_ms(&decode) > 0.0 && step.step_ms(&prefill) > 0.0);
-    let mut g = c.benchmark_group("step (DeepSeek-R1, b200_sxm, vllm, TP8)");
-    g.bench_function("decode, batch 64, kv 2048", |b| {
-        b.iter(|| step.step_ms(black_box(&decode)))
-    });
-    g.bench_function("prefill, 1 × 4096", |b| {
-        b.iter(|| step.step_ms(black_box(&prefill)))
-    });
-    g.finish();
+fn bench_step(c: &mut Criterion) {
+    bench_steps(c, MODEL, SYSTEM, 2);
+    // A DeepSeek-style model: MoE experts and the MLA module tables, whose
+    // decode is checked against the sum of its kernels every step.
+    bench_steps(c, "deepseek-ai/DeepSeek-R1", "b200_sxm", 8);
 }
 
 fn bench_estimate(c: &mut Criterion) {
@@ -133,5 +114,5 @@ fn bench_estimate(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_step, bench_step_mla, bench_estimate);
+criterion_group!(benches, bench_step, bench_estimate);
 criterion_main!(benches);
