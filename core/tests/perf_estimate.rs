@@ -214,6 +214,45 @@ fn decode_attention_modules_cost_no_more_than_their_kernels() {
     assert!(b300 < 1.3 * b200, "B300 {b300} ms per layer vs B200 {b200}");
 }
 
+/// A prefill rank takes every prompt that arrived while its last batch ran,
+/// up to its batch size: short prompts share a step's weight reads, so the
+/// batch, not one prompt's time, sets what a prefill worker serves.
+#[test]
+fn prefill_batches_raise_the_capacity_of_short_prompts() {
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let mut req = agg(
+        &m,
+        sys("b200_sxm"),
+        Backend::Trtllm,
+        Parallel::tp(8),
+        128,
+        64,
+        1,
+    );
+    let mut served = |batch: Option<u32>| {
+        req.mode = Mode::Disagg {
+            prefill: Worker {
+                parallel: Parallel::tp(8),
+                batch,
+                workers: Some(1),
+            },
+            decode: Worker {
+                parallel: Parallel::dep(8),
+                batch: Some(64),
+                workers: Some(16),
+            },
+            concurrency: Some(2048),
+        };
+        estimate(&req).unwrap()
+    };
+    let one = served(Some(1));
+    let budget = served(None);
+    assert!(
+        budget.requests_per_s > 2.0 * one.requests_per_s && budget.ttft_ms < one.ttft_ms,
+        "batch 1: {one:?}\nbudget: {budget:?}"
+    );
+}
+
 /// Without worker counts, the decode side is sized the way recorded
 /// deployments size it: both the per-rank batch and the number of ranks grow
 /// with the clients, neither in proportion.

@@ -464,6 +464,10 @@ pub(crate) struct DisaggEngines<'m, 'a> {
     pub decode_ranks: f64,
     /// Most sequences one decode rank runs.
     pub decode_max_batch: f64,
+    /// Most prompts one prefill rank takes into a batch (the prefill
+    /// worker's batch size; infinite when not given: the token budget
+    /// decides).
+    pub prefill_max_batch: f64,
     /// KV transfer of one request, ms (bytes over the link, without the
     /// fixed handoff).
     pub kv_transfer_ms: f64,
@@ -481,8 +485,10 @@ impl DisaggEngines<'_, '_> {
         let ppc = pe.pieces(isl, kv, 1.0);
         let dpc = de.pieces(isl, kv, max_b);
         let handoff = pe.c.kv_handoff_ms + self.kv_transfer_ms;
-        let per_full = (pe.budget / isl).floor().max(1.0);
+        let per_full = self.prompts_per_batch(isl);
         let t_full = pe.prefill_ms(&ppc, per_full * isl);
+        // What one prefill rank serves at most: full batches back to back.
+        let mu_rank = per_full / t_full.max(1e-6);
         // At `lam` requests per ms: (TTFT, TPOT, decode batch, feasible).
         let at = |lam: f64| {
             let lam_p = lam / self.prefill_ranks.max(1.0);
@@ -492,7 +498,10 @@ impl DisaggEngines<'_, '_> {
                 k = (lam_p * pe.prefill_ms(&ppc, k * isl)).clamp(1.0, per_full);
             }
             let serve = pe.prefill_ms(&ppc, k * isl);
-            let rho = lam_p * serve / k;
+            // Load against the batched capacity: a batch takes every prompt
+            // that arrived while the last one ran, so below capacity the
+            // batch grows with the load instead of the queue.
+            let rho = lam_p / mu_rank;
             let wait = serve * rho.min(0.995) / (2.0 * (1.0 - rho.min(0.995)));
             let mut t = de.step_ms(&dpc, 1.0, 0.0);
             let mut b = 1.0;
@@ -506,7 +515,7 @@ impl DisaggEngines<'_, '_> {
             let ok = rho < 0.99 && lam <= cap_d;
             (ttft, t, b, ok)
         };
-        let mu = self.prefill_ranks.max(1.0) * per_full / t_full.max(1e-6);
+        let mu = self.prefill_ranks.max(1.0) * mu_rank;
         let mut lo = 0.0;
         let mut hi = mu;
         for _ in 0..30 {
@@ -558,11 +567,20 @@ impl DisaggEngines<'_, '_> {
         b * self.decode_ranks.max(1.0) / (d * de.step_ms(&dpc, b, 0.0)).max(1e-6)
     }
 
+    /// Prompts of `isl` tokens in a full prefill batch of one rank: as many
+    /// as the token budget holds, at most the worker's batch size.
+    fn prompts_per_batch(&self, isl: f64) -> f64 {
+        (self.prefill.budget / isl)
+            .floor()
+            .min(self.prefill_max_batch)
+            .max(1.0)
+    }
+
     /// Prefill capacity of one prefill worker (req/ms).
     pub fn prefill_rate_per_worker(&self, isl: f64, ranks_per_worker: f64) -> f64 {
         let pe = &self.prefill;
         let ppc = pe.pieces(isl, isl, 1.0);
-        let per_full = (pe.budget / isl).floor().max(1.0);
+        let per_full = self.prompts_per_batch(isl);
         ranks_per_worker * per_full / pe.prefill_ms(&ppc, per_full * isl).max(1e-6)
     }
 }

@@ -469,12 +469,28 @@ impl<'a> Prepared<'a> {
                 } else {
                     d_max
                 };
+                // Every recorded deployment runs its prefill ranks one prompt
+                // at a time; one whose workers are assumed is assumed to as
+                // well. Given workers without a batch size take the engine's
+                // token budget.
+                let p_batch = match (prefill.batch, prefill.workers) {
+                    (Some(b), _) => f64::from(b),
+                    (None, Some(_)) => f64::INFINITY,
+                    (None, None) => {
+                        warnings.push(
+                            "prefill batch size not given: assumed 1 prompt per rank (as recorded deployments run)"
+                                .to_string(),
+                        );
+                        1.0
+                    }
+                };
                 let make = |p_workers: f64| DisaggEngines {
                     prefill: pe,
                     decode: de,
                     prefill_ranks: p_workers * p_dp,
                     decode_ranks: d_workers * d_dp,
                     decode_max_batch: d_max,
+                    prefill_max_batch: p_batch,
                     kv_transfer_ms: kv_ms,
                 };
                 let p_workers = match prefill.workers {
