@@ -33,9 +33,11 @@ use dgdr_core::spec::Backend;
 /// Disaggregated rows: the concurrency is the decode batch × decode workers ×
 /// decode attention-DP; where those columns are blank it is read from the
 /// row's provenance (`silicon_concurrency=N` in `silicon_data_source`), and
-/// missing worker counts are assumed (enough decode workers for at most 64
-/// sequences per rank; the fewest prefill workers that keep up with them),
-/// as the row's warnings say. Without a concurrency the row is not predicted.
+/// missing worker counts are assumed as recorded deployments run (decode
+/// workers for about 0.59 × concurrency^0.69 sequences per rank, prefill one
+/// prompt per rank, and the fewest prefill workers that keep up with the
+/// decode side), as the row's warnings say. Without a concurrency the row is
+/// not predicted.
 ///
 /// Exit codes: 0 done, 1 the configuration is invalid or cannot be
 /// estimated, 2 a file could not be read or written.
