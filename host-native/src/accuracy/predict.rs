@@ -159,7 +159,10 @@ fn layout(
 /// - `tp × dp` smaller than the expert group (`tp 1, moe_tp 2`): the rest
 ///   of the group is attention DP;
 /// - an attention TP that does not divide the heads (`tp 24` for 128 heads),
-///   which no engine runs: attention DP over those GPUs, experts EP.
+///   which no engine runs: attention DP over those GPUs, experts EP;
+/// - `moe_tp 1, moe_ep 1` on several GPUs (how the rows of dense models
+///   write "no expert parallelism"): the engines' default, experts
+///   tensor-parallel over every GPU.
 fn repair_layout(p: Parallel, moe: bool, heads: u64, notes: &mut Vec<String>) -> Parallel {
     if !moe {
         return p;
@@ -195,6 +198,12 @@ fn repair_layout(p: Parallel, moe: bool, heads: u64, notes: &mut Vec<String>) ->
             dp: tp,
             moe_tp: 1,
             moe_ep: tp,
+            ..p
+        };
+    } else if group == 1 && tp * dp > 1 {
+        out = Parallel {
+            moe_tp: tp * dp,
+            moe_ep: 1,
             ..p
         };
     }
@@ -433,5 +442,62 @@ impl<'a> Predictor<'a> {
             backend: cfg.backend,
             assumed,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn par(tp: u32, dp: u32, moe_tp: u32, moe_ep: u32) -> Parallel {
+        Parallel {
+            tp,
+            pp: 1,
+            dp,
+            moe_tp,
+            moe_ep,
+        }
+    }
+
+    #[test]
+    fn layouts_written_other_ways_are_read_as_the_gpus_they_run_on() {
+        let mut notes = Vec::new();
+        // tp8_ep8 rows: 8 GPUs, attention TP 8, experts EP 8.
+        assert_eq!(
+            repair_layout(par(64, 1, 8, 8), true, 128, &mut notes),
+            par(8, 1, 1, 8)
+        );
+        // DEP rows: 8 GPUs, attention DP 8, experts EP 8.
+        assert_eq!(
+            repair_layout(par(1, 64, 8, 8), true, 128, &mut notes),
+            par(1, 8, 1, 8)
+        );
+        // An attention TP that does not divide the heads: DEP.
+        assert_eq!(
+            repair_layout(par(24, 1, 1, 1), true, 128, &mut notes),
+            par(1, 24, 1, 24)
+        );
+        // "No expert parallelism" as dense rows write it: experts TP over
+        // every GPU, the engines' default.
+        assert_eq!(
+            repair_layout(par(8, 1, 1, 1), true, 64, &mut notes),
+            par(8, 1, 8, 1)
+        );
+        assert_eq!(
+            repair_layout(par(2, 2, 1, 1), true, 64, &mut notes),
+            par(2, 2, 4, 1)
+        );
+        assert_eq!(notes.len(), 5, "{notes:?}");
+        // Consistent layouts and dense models are left alone.
+        let mut quiet = Vec::new();
+        assert_eq!(
+            repair_layout(par(8, 1, 1, 8), true, 128, &mut quiet),
+            par(8, 1, 1, 8)
+        );
+        assert_eq!(
+            repair_layout(par(8, 1, 1, 1), false, 64, &mut quiet),
+            par(8, 1, 1, 1)
+        );
+        assert!(quiet.is_empty(), "{quiet:?}");
     }
 }
