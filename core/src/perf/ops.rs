@@ -227,7 +227,6 @@ impl StepShape {
     }
 }
 
-/// Attention (or mixer) of a layer kind, per GPU.
 /// An MLA layer's dimensions on one GPU (heads after tensor parallelism).
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct MlaDims {
@@ -239,6 +238,7 @@ struct MlaDims {
     v: u64,
 }
 
+/// Attention (or mixer) of a layer kind, per GPU.
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Attn {
     None,
@@ -1042,20 +1042,14 @@ impl<'a> StepModel<'a> {
             let (p, t) = (pick?, self.tables?);
             let mut times: Vec<Timed> = p.sources().filter_map(|s| one(s, p.exact, t)).collect();
             times.sort_by(|a, b| a.ms.total_cmp(&b.ms));
-            let mid = times.len() / 2;
-            let median = times.get(mid).copied()?;
-            Some(
-                match (
-                    times.len() % 2,
-                    mid.checked_sub(1).and_then(|i| times.get(i)),
-                ) {
-                    (0, Some(lower)) => Timed {
-                        ms: 0.5 * (lower.ms + median.ms),
-                        ..median
-                    },
-                    _ => median,
-                },
-            )
+            // The median; of an even count, the mean of the middle two.
+            match *times.as_slice() {
+                [a, b] => Some(Timed {
+                    ms: 0.5 * (a.ms + b.ms),
+                    ..b
+                }),
+                _ => times.get(times.len() / 2).copied(),
+            }
         };
         let t = match (with(self.moe_pick), with(self.moe_alt)) {
             (Some(a), Some(b)) => Some(if b.ms < a.ms { b } else { a }),
