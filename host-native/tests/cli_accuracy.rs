@@ -6,6 +6,17 @@ use serde_json::Value;
 mod common;
 use common::dgdr;
 
+/// Runs `dgdr` with `args`, which must succeed, and reads its JSON report.
+fn json_report(args: &[&str]) -> Value {
+    let out = dgdr(args);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("JSON report")
+}
+
 /// Rows of two models on one GPU, TTFT and TPOT rising with the load the
 /// way real engines do (the values are plausible, not measured).
 fn rows_csv() -> String {
@@ -33,7 +44,7 @@ fn cross_validates_by_group_and_by_model() {
     let gt = dir.path().join("gt.csv");
     let rows_out = dir.path().join("rows.csv");
     std::fs::write(&gt, rows_csv()).expect("write rows");
-    let out = dgdr(&[
+    let v = json_report(&[
         "accuracy",
         "--ground-truth",
         gt.to_str().expect("utf-8 path"),
@@ -46,12 +57,6 @@ fn cross_validates_by_group_and_by_model() {
         "--rows-out",
         rows_out.to_str().expect("utf-8 path"),
     ]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
     assert_eq!(v["rows"], 8);
     assert_eq!(v["folds"], 2);
     assert_eq!(v["model_folds"], 2, "one fold per model");
@@ -84,13 +89,7 @@ fn checks_peak_throughput_against_a_perf_overview_table() {
     )
     .expect("write table");
     let path = table.to_str().expect("utf-8 path");
-    let out = dgdr(&["accuracy", "--throughput", path, "--json"]);
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON report");
+    let v = json_report(&["accuracy", "--throughput", path, "--json"]);
     assert_eq!(v["rows"], 2);
     let all = &v["slices"][0];
     assert_eq!(all["slice"], "all");

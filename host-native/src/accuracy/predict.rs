@@ -461,43 +461,30 @@ mod tests {
 
     #[test]
     fn layouts_written_other_ways_are_read_as_the_gpus_they_run_on() {
-        let mut notes = Vec::new();
-        // tp8_ep8 rows: 8 GPUs, attention TP 8, experts EP 8.
-        assert_eq!(
-            repair_layout(par(64, 1, 8, 8), true, 128, &mut notes),
-            par(8, 1, 1, 8)
-        );
-        // DEP rows: 8 GPUs, attention DP 8, experts EP 8.
-        assert_eq!(
-            repair_layout(par(1, 64, 8, 8), true, 128, &mut notes),
-            par(1, 8, 1, 8)
-        );
-        // An attention TP that does not divide the heads: DEP.
-        assert_eq!(
-            repair_layout(par(24, 1, 1, 1), true, 128, &mut notes),
-            par(1, 24, 1, 24)
-        );
-        // "No expert parallelism" as dense rows write it: experts TP over
-        // every GPU, the engines' default.
-        assert_eq!(
-            repair_layout(par(8, 1, 1, 1), true, 64, &mut notes),
-            par(8, 1, 8, 1)
-        );
-        assert_eq!(
-            repair_layout(par(2, 2, 1, 1), true, 64, &mut notes),
-            par(2, 2, 4, 1)
-        );
-        assert_eq!(notes.len(), 5, "{notes:?}");
-        // Consistent layouts and dense models are left alone.
-        let mut quiet = Vec::new();
-        assert_eq!(
-            repair_layout(par(8, 1, 1, 8), true, 128, &mut quiet),
-            par(8, 1, 1, 8)
-        );
-        assert_eq!(
-            repair_layout(par(8, 1, 1, 1), false, 64, &mut quiet),
-            par(8, 1, 1, 1)
-        );
-        assert!(quiet.is_empty(), "{quiet:?}");
+        // (as written, MoE, heads, as read); a repaired layout says so in one note.
+        let cases = [
+            // tp8_ep8 rows: 8 GPUs, attention TP 8, experts EP 8.
+            (par(64, 1, 8, 8), true, 128, par(8, 1, 1, 8)),
+            // DEP rows: 8 GPUs, attention DP 8, experts EP 8.
+            (par(1, 64, 8, 8), true, 128, par(1, 8, 1, 8)),
+            // An attention TP that does not divide the heads: DEP.
+            (par(24, 1, 1, 1), true, 128, par(1, 24, 1, 24)),
+            // "No expert parallelism" as dense rows write it: experts TP over
+            // every GPU, the engines' default.
+            (par(8, 1, 1, 1), true, 64, par(8, 1, 8, 1)),
+            (par(2, 2, 1, 1), true, 64, par(2, 2, 4, 1)),
+            // Consistent layouts and dense models are left alone.
+            (par(8, 1, 1, 8), true, 128, par(8, 1, 1, 8)),
+            (par(8, 1, 1, 1), false, 64, par(8, 1, 1, 1)),
+        ];
+        for (written, moe, heads, read) in cases {
+            let mut notes = Vec::new();
+            assert_eq!(repair_layout(written, moe, heads, &mut notes), read);
+            assert_eq!(
+                notes.len(),
+                usize::from(written != read),
+                "{written:?}: {notes:?}"
+            );
+        }
     }
 }

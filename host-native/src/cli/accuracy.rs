@@ -168,12 +168,8 @@ pub fn run(args: &Args) -> i32 {
             ranking: ranking_of(&rows, &preds),
             ranking_cross_validated: cv.as_ref().map(|c| ranking_of(&rows, &c.2)),
         };
-        match serde_json::to_string_pretty(&r) {
-            Ok(s) => println!("{s}"),
-            Err(e) => {
-                eprintln!("{} {e}", paint("error:", style::error()));
-                return exit::INTERNAL;
-            }
+        if let Err(code) = print_json(&r) {
+            return code;
         }
     } else {
         let md = args.markdown;
@@ -228,6 +224,16 @@ pub fn run(args: &Args) -> i32 {
     exit::OK
 }
 
+/// Prints `v` as JSON, or says why not (the exit code to return).
+fn print_json(v: &impl Serialize) -> Result<(), i32> {
+    let s = serde_json::to_string_pretty(v).map_err(|e| {
+        eprintln!("{} {e}", paint("error:", style::error()));
+        exit::INTERNAL
+    })?;
+    println!("{s}");
+    Ok(())
+}
+
 /// Reads a table with `read`, or says why not (the exit code to return).
 fn read_file<T, E: std::fmt::Display>(
     path: &Path,
@@ -267,16 +273,7 @@ fn run_throughput(path: &Path, args: &Args) -> i32 {
             slices: &slices,
             outcomes: &outcomes,
         };
-        return match serde_json::to_string_pretty(&r) {
-            Ok(s) => {
-                println!("{s}");
-                exit::OK
-            }
-            Err(e) => {
-                eprintln!("{} {e}", paint("error:", style::error()));
-                exit::INTERNAL
-            }
-        };
+        return print_json(&r).map_or_else(|code| code, |()| exit::OK);
     }
     let md = args.markdown;
     anstream::println!(
