@@ -150,15 +150,19 @@ fn deterministic_and_breakdown_consistent() {
     assert!((total - 1.0).abs() < 1e-9, "{src:?}");
 }
 
+/// A disaggregated worker: its layout, batch limit and count.
+fn worker(parallel: Parallel, batch: Option<u32>, workers: Option<u32>) -> Worker {
+    Worker {
+        parallel,
+        batch,
+        workers,
+    }
+}
+
 #[test]
 fn disaggregated() {
     let m = model("deepseek-ai/DeepSeek-R1");
     let s = sys("b200_sxm");
-    let worker = |par: Parallel, batch: Option<u32>, workers: Option<u32>| Worker {
-        parallel: par,
-        batch,
-        workers,
-    };
     let mut req = agg(&m, s, Backend::Trtllm, Parallel::tp(8), 1024, 1024, 1);
     req.mode = Mode::Disagg {
         prefill: worker(Parallel::dep(4), None, Some(2)),
@@ -231,16 +235,8 @@ fn prefill_batches_raise_the_capacity_of_short_prompts() {
     );
     let mut served = |batch: Option<u32>| {
         req.mode = Mode::Disagg {
-            prefill: Worker {
-                parallel: Parallel::tp(8),
-                batch,
-                workers: Some(1),
-            },
-            decode: Worker {
-                parallel: Parallel::dep(8),
-                batch: Some(64),
-                workers: Some(16),
-            },
+            prefill: worker(Parallel::tp(8), batch, Some(1)),
+            decode: worker(Parallel::dep(8), Some(64), Some(16)),
             concurrency: Some(2048),
         };
         estimate(&req).unwrap()
@@ -263,17 +259,9 @@ fn assumed_decode_workers_follow_recorded_deployments() {
     let mut req = agg(&m, s, Backend::Trtllm, Parallel::tp(8), 1024, 1024, 1);
     let at = |req: &mut EstimateRequest<'_>, c: u32| {
         req.mode = Mode::Disagg {
-            prefill: Worker {
-                parallel: Parallel::dep(4),
-                batch: None,
-                // Ample prefill: the decode side sets the batch.
-                workers: Some(16),
-            },
-            decode: Worker {
-                parallel: Parallel::dep(8),
-                batch: None,
-                workers: None,
-            },
+            // Ample prefill: the decode side sets the batch.
+            prefill: worker(Parallel::dep(4), None, Some(16)),
+            decode: worker(Parallel::dep(8), None, None),
             concurrency: Some(c),
         };
         let e = estimate(req).unwrap();
