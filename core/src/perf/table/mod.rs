@@ -377,6 +377,17 @@ pub struct MoeQuery<'a> {
     pub moe_ep: u64,
 }
 
+/// Which pass a wide expert-parallel MoE layer serves: DeepEP runs prefill
+/// batches in its normal mode and decode batches in its low-latency mode,
+/// with different kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MoePhase {
+    /// Prefill (normal mode).
+    Context,
+    /// Decode (low-latency mode).
+    Generation,
+}
+
 /// The two batched GEMMs of decode MLA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MlaBmmStage {
@@ -650,6 +661,54 @@ impl SystemTables {
                 q.num_tokens,
             ],
         )
+    }
+
+    /// The experts of a wide expert-parallel layer on one GPU (SGLang's
+    /// DeepEP MoE), in prefill or decode; `num_tokens` over the EP group.
+    pub fn moe_wide(&self, phase: MoePhase, q: &MoeQuery<'_>) -> Option<Lookup> {
+        let op = match phase {
+            MoePhase::Context => Op::MoeWideContext,
+            MoePhase::Generation => Op::MoeWideGeneration,
+        };
+        self.lookup(
+            op,
+            &[q.dtype],
+            &[
+                q.moe_tp,
+                q.moe_ep,
+                q.num_experts,
+                q.topk,
+                q.hidden,
+                q.inter,
+                q.num_tokens,
+            ],
+        )
+    }
+
+    /// The expert shapes of the wide expert-parallel table of `dtype` at
+    /// an EP size.
+    pub fn moe_wide_shapes(&self, phase: MoePhase, dtype: &str, moe_ep: u64) -> Vec<MoeShape> {
+        let op = match phase {
+            MoePhase::Context => Op::MoeWideContext,
+            MoePhase::Generation => Op::MoeWideGeneration,
+        };
+        let mut out = Vec::new();
+        if let Some(t) = self.slice(op, &[dtype]) {
+            t.for_each_prefix(6, |c| {
+                if let [tp, ep, num_experts, topk, hidden, inter] = *c
+                    && tp == 1
+                    && u64::from(ep) == moe_ep
+                {
+                    out.push(MoeShape {
+                        num_experts: u64::from(num_experts),
+                        topk: u64::from(topk),
+                        hidden: u64::from(hidden),
+                        inter: u64::from(inter),
+                    });
+                }
+            });
+        }
+        out
     }
 
     /// Whether the MoE table of `dtype` measured this expert shape at this

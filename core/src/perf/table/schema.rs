@@ -83,6 +83,12 @@ pub enum Op {
     MlaBmm,
     /// Fused MoE experts layer (routing + expert GEMMs), per GPU.
     Moe,
+    /// The experts of a wide expert-parallel layer in prefill (SGLang's
+    /// DeepEP MoE, normal mode): one GPU's share of the tokens its experts
+    /// receive, `num_tokens` counted over the whole EP group as in [`Op::Moe`].
+    MoeWideContext,
+    /// The same in decode (DeepEP low-latency mode, masked grouped GEMM).
+    MoeWideGeneration,
     /// NCCL collectives (`all_gather`, `all_reduce`, `alltoall`, `reduce_scatter`).
     Nccl,
     /// The backend's own (custom) all-reduce kernel.
@@ -129,6 +135,8 @@ impl Op {
         Op::MlaGenerationModule,
         Op::MlaBmm,
         Op::Moe,
+        Op::MoeWideContext,
+        Op::MoeWideGeneration,
         Op::Nccl,
         Op::CustomAllreduce,
         Op::Gdn,
@@ -156,6 +164,8 @@ impl Op {
             Op::MlaGenerationModule => "mla_generation_module",
             Op::MlaBmm => "mla_bmm",
             Op::Moe => "moe",
+            Op::MoeWideContext => "moe_wide_context",
+            Op::MoeWideGeneration => "moe_wide_generation",
             Op::Nccl => "nccl",
             Op::CustomAllreduce => "custom_allreduce",
             Op::Gdn => "gdn",
@@ -194,7 +204,7 @@ impl Op {
             | Op::Dsv4HcaContextModule
             | Op::Dsv4HcaGenerationModule => &["model", "mla_dtype", "kv_dtype", "gemm_dtype"],
             Op::MlaBmm => &["stage", "dtype"],
-            Op::Moe => &["dtype"],
+            Op::Moe | Op::MoeWideContext | Op::MoeWideGeneration => &["dtype"],
             Op::Nccl => &["collective", "dtype"],
             Op::CustomAllreduce => &["dtype"],
             Op::Gdn | Op::Kda => &["kernel"],
@@ -260,7 +270,7 @@ impl Op {
             | Op::Dsv4CsaGenerationModule
             | Op::Dsv4HcaGenerationModule => GEN_MLA,
             Op::MlaBmm => MLA_BMM,
-            Op::Moe => MOE,
+            Op::Moe | Op::MoeWideContext | Op::MoeWideGeneration => MOE,
             Op::Nccl | Op::CustomAllreduce => COMM,
             Op::Gdn | Op::Kda => GDN,
             Op::Mhc => MHC,

@@ -18,10 +18,13 @@
 //!   (core and whole-module), the MLA batched GEMMs, MoE, NCCL collectives,
 //!   the backend's custom all-reduce, the gated- and Kimi-delta-attention
 //!   kernels (each kernel its own table), DeepSeek-V4's hyper-connection
-//!   (mHC) kernels, and the sparse-attention blocks (whole modules) of
+//!   (mHC) kernels, the sparse-attention blocks (whole modules) of
 //!   DeepSeek-V3.2/GLM-5 (DSA), MiniMax-M3 (MSA) and DeepSeek-V4 (CSA,
-//!   HCA). Other model-specific tables (Mamba2, encoder attention, quantize
-//!   kernels) and the wide-EP tables are not distilled;
+//!   HCA), and SGLang's wide-EP (DeepEP) MoE experts in prefill and decode.
+//!   Other model-specific tables (Mamba2, encoder attention, quantize
+//!   kernels), the wide-EP attention and MLP tables and TensorRT-LLM's
+//!   wide-EP MoE (whose rows count tokens per rank and EPLB slots) are not
+//!   distilled;
 //! - MoE rows of one token distribution (`power_law_1.01` by default: AI
 //!   Configurator's serving default, skewed routing as real traffic has);
 //! - where a file holds several kernels for the same point: the

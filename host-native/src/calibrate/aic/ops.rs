@@ -42,6 +42,8 @@ pub(crate) fn source(op: Op) -> Source {
         Op::MlaGenerationModule => s("mla", "mla_generation_module_perf.parquet"),
         Op::MlaBmm => s("mla_bmm", "mla_bmm_perf.parquet"),
         Op::Moe => s("moe", "moe_perf.parquet"),
+        Op::MoeWideContext => s("moe", "wideep_context_moe_perf.parquet"),
+        Op::MoeWideGeneration => s("moe", "wideep_generation_moe_perf.parquet"),
         Op::CustomAllreduce => s("comm", "custom_allreduce_perf.parquet"),
         Op::Nccl => Source {
             family: "comm",
@@ -162,7 +164,7 @@ fn layout(op: Op) -> Layout {
             coords: &[Col("num_heads"), Col("num_tokens")],
             filters: &[],
         },
-        Op::Moe => Layout {
+        Op::Moe | Op::MoeWideContext | Op::MoeWideGeneration => Layout {
             cats: &["moe_dtype"],
             coords: &[
                 Col("moe_tp_size"),
@@ -256,7 +258,9 @@ impl<'a> Extractor<'a> {
             .map(|&(c, want, default, why)| (col(c), want, default, why))
             .collect();
         let distribution = match (op, col("distribution")) {
-            (Op::Moe, Some(c)) => Some((c, c.id_of(moe_distribution))),
+            (Op::Moe | Op::MoeWideContext | Op::MoeWideGeneration, Some(c)) => {
+                Some((c, c.id_of(moe_distribution)))
+            }
             _ => None,
         };
         let coords = l
