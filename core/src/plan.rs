@@ -207,6 +207,11 @@ pub struct DeploymentPlan {
     /// `--ep`, `--enable-dp-attention`, `--expert-parallel-size`).
     #[serde(default)]
     pub moe: bool,
+    /// Experts each token is routed to (MoE models): an expert-parallel
+    /// group wider than this exchanges tokens all-to-all, the wide-EP path
+    /// the performance model times (SGLang: `--moe-a2a-backend deepep`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub moe_top_k: Option<u32>,
     pub topology: Topology,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub achieved: Option<AchievedTargets>,
@@ -276,6 +281,7 @@ mod tests {
         let plan = DeploymentPlan {
             backend: ConcreteBackend::Sglang,
             moe: true,
+            moe_top_k: Some(8),
             topology: Topology::Disagg {
                 prefill: Engine {
                     config: EngineConfig {

@@ -218,6 +218,36 @@ fn decode_attention_modules_cost_no_more_than_their_kernels() {
     assert!(b300 < 1.3 * b200, "B300 {b300} ms per layer vs B200 {b200}");
 }
 
+/// Wide expert parallelism (attention-DP ranks exchanging tokens
+/// all-to-all, EP wider than top-k) runs SGLang's DeepEP experts, timed from
+/// their own tables: a rank computes only the tokens routed to its experts,
+/// so its decode experts cost a fraction of the generic fused kernel's
+/// (which times every token of the group). Narrow EP and backends without
+/// such tables keep the generic table.
+#[test]
+fn wide_expert_parallel_decode_reads_the_deepep_tables() {
+    let m = model("deepseek-ai/DeepSeek-V3");
+    let experts = |backend: Backend, par: Parallel| {
+        let req = agg(&m, sys("gb200"), backend, par, 1024, 1024, 64 * par.dp);
+        let bd = step_breakdown(&req).unwrap();
+        let op = bd
+            .decode
+            .iter()
+            .find(|o| o.name == "moe.experts")
+            .cloned()
+            .unwrap();
+        (op.ms, op.table)
+    };
+    let (wide_ms, wide_table) = experts(Backend::Sglang, Parallel::dep(32));
+    assert_eq!(wide_table, Some("moe_wide_generation"));
+    // DeepEP at EP 32, 2k tokens: 0.12 ms; the generic table 0.44 ms.
+    assert!(wide_ms > 0.05 && wide_ms < 0.2, "{wide_ms} ms per layer");
+    let (_, narrow_table) = experts(Backend::Sglang, Parallel::dep(8));
+    assert_eq!(narrow_table, Some("moe"));
+    let (_, trt_table) = experts(Backend::Trtllm, Parallel::dep(32));
+    assert_eq!(trt_table, Some("moe"));
+}
+
 /// A prefill rank takes every prompt that arrived while its last batch ran,
 /// up to its batch size: short prompts share a step's weight reads, so the
 /// batch, not one prompt's time, sets what a prefill worker serves.

@@ -444,6 +444,7 @@ fn matrix() -> Vec<Case> {
                             plan: DeploymentPlan {
                                 backend,
                                 moe: false,
+                                moe_top_k: None,
                                 topology,
                                 achieved: None,
                             },
@@ -474,6 +475,7 @@ fn special_cases() -> Vec<Case> {
             plan: DeploymentPlan {
                 backend,
                 moe: true,
+                moe_top_k: None,
                 topology: Topology::Disagg {
                     prefill: eng(Parallel::tep(16), 1),
                     decode: eng(Parallel::tep(16), 1),
@@ -499,6 +501,7 @@ fn special_cases() -> Vec<Case> {
             plan: DeploymentPlan {
                 backend,
                 moe: true,
+                moe_top_k: None,
                 topology: Topology::Disagg {
                     prefill: eng(Parallel::dep(8), 2),
                     decode: eng(Parallel::dep(16), 1),
@@ -522,6 +525,7 @@ fn special_cases() -> Vec<Case> {
                 plan: DeploymentPlan {
                     backend,
                     moe: true,
+                    moe_top_k: None,
                     topology: Topology::Agg {
                         worker: eng(
                             Parallel {
@@ -551,6 +555,7 @@ fn special_cases() -> Vec<Case> {
             plan: DeploymentPlan {
                 backend,
                 moe: false,
+                moe_top_k: None,
                 topology: Topology::Agg {
                     worker: Engine {
                         config: c,
@@ -575,6 +580,7 @@ fn special_cases() -> Vec<Case> {
         plan: DeploymentPlan {
             backend: ConcreteBackend::Vllm,
             moe: false,
+            moe_top_k: None,
             topology: Topology::Agg {
                 worker: eng(
                     Parallel {
@@ -627,6 +633,7 @@ fn special_cases() -> Vec<Case> {
         plan: DeploymentPlan {
             backend: ConcreteBackend::Sglang,
             moe: false,
+            moe_top_k: None,
             topology: Topology::Disagg {
                 prefill: eng(Parallel::tp(2), 1),
                 decode: eng(Parallel::tp(2), 3),

@@ -215,6 +215,7 @@ fn mocker_replaces_workers() {
     let agg = DeploymentPlan {
         backend: ConcreteBackend::Vllm,
         moe: false,
+        moe_top_k: None,
         topology: Topology::Agg {
             worker: engine(Parallel::tp(1), 1),
         },
@@ -295,6 +296,7 @@ fn planner_mode_follows_the_topology() {
     let agg = DeploymentPlan {
         backend: ConcreteBackend::Vllm,
         moe: false,
+        moe_top_k: None,
         topology: Topology::Agg {
             worker: engine(Parallel::tp(4), 2),
         },

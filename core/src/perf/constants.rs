@@ -430,9 +430,9 @@ const PRIOR: Calibration = Calibration {
 // docs/accuracy.md has the run and its cross-validated error. Reading them:
 // - step_ms/seq_us: host time per step, 0–1.1 ms plus 9–32 µs per sequence;
 // - decode_scale/prefill_scale: engines run decode kernels ~0.70–1.14× and
-//   prefill kernels ~0.60–1.32× the microbenchmark sums (CUDA graphs and
+//   prefill kernels ~0.60–1.36× the microbenchmark sums (CUDA graphs and
 //   fused kernels vs. unfused prefill paths and chunking);
-// - ttft_ms + ttft_steps: 34–163 ms of HTTP, tokenization, routing and
+// - ttft_ms + ttft_steps: 37–163 ms of HTTP, tokenization, routing and
 //   detokenization, plus 0–2.1 decode steps between a prompt's prefill and
 //   its first token at the client (admission at iteration boundaries,
 //   overlap schedulers returning tokens a step late, the detokenizer's loop);
@@ -504,18 +504,18 @@ const BUILTIN: Calibration = Calibration {
         ttft_steps: 0.0000,
     },
     sglang_early: BackendConstants {
-        step_ms: 0.5859,
-        seq_us: 23.2812,
-        decode_scale: 0.9023,
-        prefill_scale: 1.3223,
-        ttft_ms: 33.6719,
-        burst: 0.1352,
-        kv_handoff_ms: 137.1875,
+        step_ms: 0.0781,
+        seq_us: 23.0859,
+        decode_scale: 0.9438,
+        prefill_scale: 1.3589,
+        ttft_ms: 36.6016,
+        burst: 0.1156,
+        kv_handoff_ms: 126.9336,
         kv_bw_eff: 0.5000,
-        sync: 0.7402,
-        budget_scale: 1.0494,
-        moe_scale: 1.2832,
-        ttft_steps: 0.6953,
+        sync: 0.7236,
+        budget_scale: 1.0439,
+        moe_scale: 1.2637,
+        ttft_steps: 0.4922,
     },
     trtllm_early: BackendConstants {
         step_ms: 0.0000,

@@ -20,8 +20,8 @@ use super::parallel::Parallel;
 use super::quant::{GemmQuant, KvQuant, QuantConfig};
 use super::roofline::{self, Comm};
 use super::table::{
-    AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoeQuery, MoeShape, Op, PerfDb,
-    Source, SystemTables,
+    AttentionQuery, Collective, Lookup, MlaBmmStage, MlaQuery, MoePhase, MoeQuery, MoeShape, Op,
+    PerfDb, Source, SystemTables,
 };
 use crate::catalog::model::{IndexerKind, ModelArch, Moe};
 use crate::catalog::system::{SystemCatalog, SystemSpec};
@@ -960,13 +960,18 @@ impl<'a> StepModel<'a> {
         self.measured_or_roof(t, |s| roof(s, kv_bytes))
     }
 
-    /// The experts of one MoE layer; `tokens` entering the expert group.
-    fn moe_experts(&self, tokens: u64) -> Timed {
+    /// The experts of one MoE layer; `tokens` entering the expert group,
+    /// `per_rank` of them from each attention-DP rank.
+    fn moe_experts(&self, tokens: u64, per_rank: u64) -> Timed {
         let Some(m) = &self.moe else {
             return Timed::zero();
         };
         if tokens == 0 {
             return Timed::zero();
+        }
+        if let Some(t) = self.moe_wide(m, tokens, per_rank) {
+            let (own, ep) = (expert_shape(m, self.hidden), u64::from(self.par.moe_ep));
+            return self.sibling_scale(t, |s| self.moe_roof(s, m, own, self.quant.moe, tokens, ep));
         }
         let eff = &self.eff;
         let own = expert_shape(m, self.hidden);
@@ -1056,6 +1061,108 @@ impl<'a> StepModel<'a> {
             (a, b) => a.or(b),
         };
         self.measured_or_roof(t, |s| roof(s, q, tp, ep))
+    }
+
+    /// The roofline of an expert-parallel MoE layer (experts not
+    /// tensor-parallel) of `shape` in `q` over `tokens` tokens.
+    fn moe_roof(
+        &self,
+        sys: &SystemSpec,
+        m: &Moe,
+        shape: MoeShape,
+        q: GemmQuant,
+        tokens: u64,
+        ep: u64,
+    ) -> f64 {
+        roofline::moe_ms(
+            sys,
+            &self.eff,
+            tokens as f64,
+            shape.hidden as f64,
+            shape.inter as f64,
+            shape.topk as f64,
+            shape.num_experts as f64,
+            1.0,
+            ep as f64,
+            m.gated,
+            q,
+        )
+    }
+
+    /// The experts of a wide expert-parallel layer, from the backend's
+    /// DeepEP tables where it has them and the engine runs that path: the
+    /// attention-DP ranks exchange tokens all-to-all ([`Self::moe_exchange`])
+    /// and the experts are not tensor-parallel. The generic MoE tables time
+    /// an EP rank as the fused kernel over every token of the group, which
+    /// does not shrink with the group: on GB200 at EP 32 and 2k tokens it
+    /// takes 0.44 ms against DeepEP's 0.12 ms (decode), so a wide decode
+    /// worker came out ~2× slow. Decode batches (at most DeepEP's
+    /// low-latency buffer, 128 tokens per rank) read the low-latency table,
+    /// larger ones the normal-mode table. Another shape or format is
+    /// rescaled from the measured one by the roofline.
+    fn moe_wide(&self, m: &Moe, tokens: u64, per_rank: u64) -> Option<Timed> {
+        /// DeepEP's default low-latency dispatch buffer, tokens per rank.
+        const LOW_LATENCY_TOKENS: u64 = 128;
+        let t = self.tables?;
+        let (tp, ep, dp) = (
+            u64::from(self.par.moe_tp.max(1)),
+            u64::from(self.par.moe_ep.max(1)),
+            u64::from(self.par.dp.max(1)),
+        );
+        if tp != 1 || dp <= 1 || ep <= m.top_k || m.top_k == 0 {
+            return None;
+        }
+        let phase = if per_rank <= LOW_LATENCY_TOKENS {
+            MoePhase::Generation
+        } else {
+            MoePhase::Context
+        };
+        let own = expert_shape(m, self.hidden);
+        let q = self.quant.moe;
+        let formats = q
+            .moe_tables()
+            .iter()
+            .map(|d| (*d, q))
+            .chain(q.moe_kin().iter().copied())
+            .chain(std::iter::once(("fp8_block", GemmQuant::Fp8Block)));
+        let mut found = None;
+        for (dtype, dq) in formats {
+            let shapes = t.moe_wide_shapes(phase, dtype, ep);
+            let shape = if shapes.contains(&own) {
+                Some(own)
+            } else {
+                shapes.first().copied()
+            };
+            if let Some(shape) = shape {
+                found = Some((dtype, dq, shape));
+                break;
+            }
+        }
+        let (dtype, dq, shape) = found?;
+        let l = t.moe_wide(
+            phase,
+            &MoeQuery {
+                dtype,
+                num_tokens: tokens,
+                hidden: shape.hidden,
+                inter: shape.inter,
+                topk: shape.topk,
+                num_experts: shape.num_experts,
+                moe_tp: 1,
+                moe_ep: ep,
+            },
+        )?;
+        let base = Self::from_lookup(l);
+        if shape == own && dq == q {
+            return Some(base);
+        }
+        let sys = self.sibling.unwrap_or(self.system);
+        Some(Timed {
+            ms: base.ms * self.moe_roof(sys, m, own, q, tokens, ep)
+                / self.moe_roof(sys, m, shape, dq, tokens, ep).max(1e-9),
+            source: OpSource::Rescaled,
+            table: base.table,
+        })
     }
 
     /// A collective over `gpus` of `elements` 16-bit elements.
@@ -1276,7 +1383,7 @@ impl<'a> StepModel<'a> {
                         self.collective(Comm::AllGather, group, dispatch_elems),
                     );
                 }
-                sink.add("moe.experts", n, self.moe_experts(t * dp));
+                sink.add("moe.experts", n, self.moe_experts(t * dp, t));
                 if shared_inter > 0 {
                     let up = if m.gated {
                         2 * shared_inter

@@ -473,6 +473,7 @@ impl Ctx<'_> {
         Ok(DeploymentPlan {
             backend: row.backend,
             moe,
+            moe_top_k: s.moe_top_k,
             topology,
             achieved: Some(AchievedTargets {
                 ttft_ms: row.ttft_ms,
@@ -569,6 +570,7 @@ impl Ctx<'_> {
         let plan = DeploymentPlan {
             backend: e.prefill.backend,
             moe: is_moe_search(s),
+            moe_top_k: s.moe_top_k,
             topology: Topology::Disagg {
                 prefill: prefill_engine(&e.prefill, s.isl, max_seq_len, 1),
                 decode: Engine {

@@ -110,10 +110,20 @@ pub fn vllm(m: ModelNames<'_>, cfg: &EngineConfig, moe: bool, role: Role) -> Vec
 /// parallelism (`--enable-dp-attention`, MoE models) attention runs
 /// `tp/dp`-way inside each of the `dp` ranks. So for our layout (tp within a
 /// rank) `--tp` is `tp × dp` when attention is data-parallel, and `tp` when
-/// `dp` means plain data-parallel replicas (dense models).
-pub fn sglang(m: ModelNames<'_>, cfg: &EngineConfig, moe: bool, role: Role) -> Vec<String> {
+/// `dp` means plain data-parallel replicas (dense models). An expert-parallel
+/// group wider than the routing's `top_k` across attention-DP ranks runs
+/// DeepEP's all-to-all (`--moe-a2a-backend deepep`), the path the
+/// performance model times for it.
+pub fn sglang(
+    m: ModelNames<'_>,
+    cfg: &EngineConfig,
+    moe: bool,
+    top_k: Option<u32>,
+    role: Role,
+) -> Vec<String> {
     let p = cfg.parallel;
     let dp_attention = moe && p.dp > 1;
+    let wide_ep = dp_attention && p.moe_tp <= 1 && top_k.is_some_and(|k| p.moe_ep > k);
     let tp_flag = if dp_attention {
         u64::from(p.tp) * u64::from(p.dp)
     } else {
@@ -132,6 +142,9 @@ pub fn sglang(m: ModelNames<'_>, cfg: &EngineConfig, moe: bool, role: Role) -> V
     }
     if dp_attention {
         a.push("--enable-dp-attention".to_string());
+    }
+    if wide_ep {
+        push(&mut a, "--moe-a2a-backend", "deepep");
     }
     push(&mut a, "--max-running-requests", cfg.max_batch_size);
     push(&mut a, "--chunked-prefill-size", cfg.max_num_tokens);
@@ -287,7 +300,7 @@ mod tests {
                 want
             );
             assert_eq!(
-                after(&sglang(M, &c, false, role), "--disaggregation-mode"),
+                after(&sglang(M, &c, false, None, role), "--disaggregation-mode"),
                 want
             );
             assert_eq!(
@@ -328,17 +341,23 @@ mod tests {
 
     #[test]
     fn sglang_counts_attention_dp_in_tp() {
-        let a = sglang(M, &cfg(Parallel::dep(8)), true, Role::Decode);
+        let a = sglang(M, &cfg(Parallel::dep(8)), true, Some(8), Role::Decode);
         assert_eq!(after(&a, "--tp"), Some("8"));
         assert_eq!(after(&a, "--dp"), Some("8"));
         assert_eq!(after(&a, "--ep"), Some("8"));
         assert!(a.contains(&"--enable-dp-attention".to_string()));
+        // EP 8 is not wider than top-k 8: no all-to-all.
+        assert_eq!(after(&a, "--moe-a2a-backend"), None);
+        let wide = sglang(M, &cfg(Parallel::dep(16)), true, Some(8), Role::Decode);
+        assert_eq!(after(&wide, "--moe-a2a-backend"), Some("deepep"));
         assert_eq!(after(&a, "--disaggregation-transfer-backend"), Some("nixl"));
         assert_eq!(after(&a, "--disaggregation-bootstrap-port"), Some("12345"));
-        let t = sglang(M, &cfg(Parallel::tep(4)), true, Role::Agg);
+        let t = sglang(M, &cfg(Parallel::tep(4)), true, Some(2), Role::Agg);
         assert_eq!(after(&t, "--tp"), Some("4"));
         assert_eq!(after(&t, "--ep"), Some("4"));
         assert!(!t.contains(&"--enable-dp-attention".to_string()));
+        // Expert-parallel but without attention DP: no token exchange.
+        assert_eq!(after(&t, "--moe-a2a-backend"), None);
         assert!(!t.contains(&"--disaggregation-transfer-backend".to_string()));
         assert_eq!(after(&t, "--max-running-requests"), Some("64"));
         assert_eq!(after(&t, "--chunked-prefill-size"), Some("8000"));

@@ -603,7 +603,7 @@ pub fn render_dgd(
             ConcreteBackend::Sglang => (
                 "/workspace/examples/backends/sglang",
                 "dynamo.sglang",
-                args::sglang(model, cfg, plan.moe, role),
+                args::sglang(model, cfg, plan.moe, plan.moe_top_k, role),
                 vec![],
             ),
             ConcreteBackend::Trtllm => (

@@ -33,6 +33,7 @@ pub(crate) fn disagg(
     DeploymentPlan {
         backend,
         moe,
+        moe_top_k: None,
         topology: Topology::Disagg {
             prefill: engine(p, 2),
             decode: engine(d, 1),
@@ -122,6 +123,7 @@ fn agg_workers_have_no_sub_component_type() {
         let plan = DeploymentPlan {
             backend,
             moe: false,
+            moe_top_k: None,
             topology: Topology::Agg {
                 worker: engine(Parallel::tp(1), 3),
             },
@@ -275,6 +277,7 @@ fn trtllm_engine_overrides_ride_in_a_config_map() {
     let agg = DeploymentPlan {
         backend: ConcreteBackend::Trtllm,
         moe: false,
+        moe_top_k: None,
         topology: Topology::Agg {
             worker: engine(Parallel::tp(1), 1),
         },

@@ -298,6 +298,8 @@ impl<'a> SearchInput<'a> {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SearchResult {
     pub backends: Vec<ConcreteBackend>,
+    /// The model's experts per token (MoE models).
+    pub moe_top_k: Option<u32>,
     pub isl: u32,
     pub osl: u32,
     pub total_gpus: u32,
@@ -559,6 +561,11 @@ pub fn sweep_prefill(input: &SearchInput<'_>) -> Result<SearchResult, SearchErro
         .collect();
     Ok(SearchResult {
         backends: e.backends,
+        moe_top_k: input
+            .model
+            .moe
+            .as_ref()
+            .and_then(|m| u32::try_from(m.top_k).ok()),
         isl: input.isl,
         osl: input.osl,
         total_gpus: input.total_gpus,
