@@ -388,6 +388,15 @@ pub enum MoePhase {
     Generation,
 }
 
+impl MoePhase {
+    fn op(self) -> Op {
+        match self {
+            MoePhase::Context => Op::MoeWideContext,
+            MoePhase::Generation => Op::MoeWideGeneration,
+        }
+    }
+}
+
 /// The two batched GEMMs of decode MLA.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum MlaBmmStage {
@@ -648,28 +657,16 @@ impl SystemTables {
 
     /// A MoE layer on one GPU.
     pub fn moe(&self, q: &MoeQuery<'_>) -> Option<Lookup> {
-        self.lookup(
-            Op::Moe,
-            &[q.dtype],
-            &[
-                q.moe_tp,
-                q.moe_ep,
-                q.num_experts,
-                q.topk,
-                q.hidden,
-                q.inter,
-                q.num_tokens,
-            ],
-        )
+        self.moe_in(Op::Moe, q)
     }
 
     /// The experts of a wide expert-parallel layer on one GPU (SGLang's
     /// DeepEP MoE), in prefill or decode; `num_tokens` over the EP group.
     pub fn moe_wide(&self, phase: MoePhase, q: &MoeQuery<'_>) -> Option<Lookup> {
-        let op = match phase {
-            MoePhase::Context => Op::MoeWideContext,
-            MoePhase::Generation => Op::MoeWideGeneration,
-        };
+        self.moe_in(phase.op(), q)
+    }
+
+    fn moe_in(&self, op: Op, q: &MoeQuery<'_>) -> Option<Lookup> {
         self.lookup(
             op,
             &[q.dtype],
@@ -688,27 +685,7 @@ impl SystemTables {
     /// The expert shapes of the wide expert-parallel table of `dtype` at
     /// an EP size.
     pub fn moe_wide_shapes(&self, phase: MoePhase, dtype: &str, moe_ep: u64) -> Vec<MoeShape> {
-        let op = match phase {
-            MoePhase::Context => Op::MoeWideContext,
-            MoePhase::Generation => Op::MoeWideGeneration,
-        };
-        let mut out = Vec::new();
-        if let Some(t) = self.slice(op, &[dtype]) {
-            t.for_each_prefix(6, |c| {
-                if let [tp, ep, num_experts, topk, hidden, inter] = *c
-                    && tp == 1
-                    && u64::from(ep) == moe_ep
-                {
-                    out.push(MoeShape {
-                        num_experts: u64::from(num_experts),
-                        topk: u64::from(topk),
-                        hidden: u64::from(hidden),
-                        inter: u64::from(inter),
-                    });
-                }
-            });
-        }
-        out
+        self.shapes_in(phase.op(), dtype, 1, moe_ep)
     }
 
     /// Whether the MoE table of `dtype` measured this expert shape at this
@@ -721,8 +698,12 @@ impl SystemTables {
 
     /// The expert shapes measured in the MoE table of `dtype` at a layout.
     pub fn moe_shapes(&self, dtype: &str, moe_tp: u64, moe_ep: u64) -> Vec<MoeShape> {
+        self.shapes_in(Op::Moe, dtype, moe_tp, moe_ep)
+    }
+
+    fn shapes_in(&self, op: Op, dtype: &str, moe_tp: u64, moe_ep: u64) -> Vec<MoeShape> {
         let mut out = Vec::new();
-        if let Some(t) = self.slice(Op::Moe, &[dtype]) {
+        if let Some(t) = self.slice(op, &[dtype]) {
             // The first six MoE dims: moe_tp, moe_ep and the shape.
             t.for_each_prefix(6, |c| {
                 if let [tp, ep, num_experts, topk, hidden, inter] = *c
