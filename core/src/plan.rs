@@ -89,6 +89,16 @@ pub struct Parallel {
 }
 
 impl Parallel {
+    /// Whether the attention-DP ranks exchange tokens around the experts
+    /// all-to-all: an expert-parallel group wider than the routing's
+    /// `top_k`, where a token travels only to the GPUs holding its experts
+    /// (narrower groups all-gather every rank's tokens). The performance
+    /// model times the exchange, and SGLang's experts, by this; the
+    /// manifest enables the same path.
+    pub fn exchanges_all_to_all(&self, top_k: u64) -> bool {
+        self.dp > 1 && top_k > 0 && u64::from(self.moe_ep) > top_k
+    }
+
     /// Plain tensor parallelism over `tp` GPUs.
     pub fn tp(tp: u32) -> Parallel {
         Parallel {

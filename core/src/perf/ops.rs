@@ -971,24 +971,11 @@ impl<'a> StepModel<'a> {
         }
         if let Some(t) = self.moe_wide(m, tokens, per_rank) {
             let (own, ep) = (expert_shape(m, self.hidden), u64::from(self.par.moe_ep));
-            return self.sibling_scale(t, |s| self.moe_roof(s, m, own, self.quant.moe, tokens, ep));
+            return self.sibling_scale(t, |s| self.moe_roof(s, own, self.quant.moe, tokens, 1, ep));
         }
-        let eff = &self.eff;
         let own = expert_shape(m, self.hidden);
         let roof_of = |sys: &SystemSpec, s: MoeShape, q: GemmQuant, tp: u64, ep: u64| {
-            roofline::moe_ms(
-                sys,
-                eff,
-                tokens as f64,
-                s.hidden as f64,
-                s.inter as f64,
-                s.topk as f64,
-                s.num_experts as f64,
-                tp as f64,
-                ep as f64,
-                m.gated,
-                q,
-            )
+            self.moe_roof(sys, s, q, tokens, tp, ep)
         };
         let roof = |sys: &SystemSpec, q: GemmQuant, tp: u64, ep: u64| roof_of(sys, own, q, tp, ep);
         let (tp, ep) = (u64::from(self.par.moe_tp), u64::from(self.par.moe_ep));
@@ -1063,15 +1050,15 @@ impl<'a> StepModel<'a> {
         self.measured_or_roof(t, |s| roof(s, q, tp, ep))
     }
 
-    /// The roofline of an expert-parallel MoE layer (experts not
-    /// tensor-parallel) of `shape` in `q` over `tokens` tokens.
+    /// The roofline of an MoE layer of `shape` in `q` over `tokens` tokens,
+    /// experts `tp`-way tensor- and `ep`-way expert-parallel.
     fn moe_roof(
         &self,
         sys: &SystemSpec,
-        m: &Moe,
         shape: MoeShape,
         q: GemmQuant,
         tokens: u64,
+        tp: u64,
         ep: u64,
     ) -> f64 {
         roofline::moe_ms(
@@ -1082,9 +1069,9 @@ impl<'a> StepModel<'a> {
             shape.inter as f64,
             shape.topk as f64,
             shape.num_experts as f64,
-            1.0,
+            tp as f64,
             ep as f64,
-            m.gated,
+            self.moe.as_ref().is_some_and(|m| m.gated),
             q,
         )
     }
@@ -1104,14 +1091,10 @@ impl<'a> StepModel<'a> {
         /// DeepEP's default low-latency dispatch buffer, tokens per rank.
         const LOW_LATENCY_TOKENS: u64 = 128;
         let t = self.tables?;
-        let (tp, ep, dp) = (
-            u64::from(self.par.moe_tp.max(1)),
-            u64::from(self.par.moe_ep.max(1)),
-            u64::from(self.par.dp.max(1)),
-        );
-        if tp != 1 || dp <= 1 || ep <= m.top_k || m.top_k == 0 {
+        if self.par.moe_tp > 1 || !self.par.exchanges_all_to_all(m.top_k) {
             return None;
         }
+        let ep = u64::from(self.par.moe_ep);
         let phase = if per_rank <= LOW_LATENCY_TOKENS {
             MoePhase::Generation
         } else {
@@ -1158,8 +1141,8 @@ impl<'a> StepModel<'a> {
         }
         let sys = self.sibling.unwrap_or(self.system);
         Some(Timed {
-            ms: base.ms * self.moe_roof(sys, m, own, q, tokens, ep)
-                / self.moe_roof(sys, m, shape, dq, tokens, ep).max(1e-9),
+            ms: base.ms * self.moe_roof(sys, own, q, tokens, 1, ep)
+                / self.moe_roof(sys, shape, dq, tokens, 1, ep).max(1e-9),
             source: OpSource::Rescaled,
             table: base.table,
         })
@@ -1214,11 +1197,10 @@ impl<'a> StepModel<'a> {
     /// experts' quantized activations (the combine stays 16-bit).
     fn moe_exchange(&self, m: &Moe, t: u64, dp: u64, h: u64) -> (u64, u64) {
         let gather = t * dp * h;
-        let ep = u64::from(self.par.moe_ep.max(1));
-        if gather == 0 || dp <= 1 || ep <= m.top_k || m.top_k == 0 {
+        if gather == 0 || !self.par.exchanges_all_to_all(m.top_k) {
             return (gather, gather);
         }
-        let g = ep as f64;
+        let g = f64::from(self.par.moe_ep);
         let remote = (g - 1.0) * (1.0 - (1.0 - 1.0 / g).powf(m.top_k as f64));
         let share = (remote / (dp as f64 - 1.0).max(1.0)).min(1.0);
         let act = (self.quant.moe.act_bytes() / 2.0).min(1.0);

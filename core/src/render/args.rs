@@ -123,7 +123,8 @@ pub fn sglang(
 ) -> Vec<String> {
     let p = cfg.parallel;
     let dp_attention = moe && p.dp > 1;
-    let wide_ep = dp_attention && p.moe_tp <= 1 && top_k.is_some_and(|k| p.moe_ep > k);
+    let wide_ep =
+        dp_attention && p.moe_tp <= 1 && top_k.is_some_and(|k| p.exchanges_all_to_all(k.into()));
     let tp_flag = if dp_attention {
         u64::from(p.tp) * u64::from(p.dp)
     } else {
