@@ -429,16 +429,16 @@ const PRIOR: Calibration = Calibration {
 // assumed fit nothing; see `host-native/src/accuracy/fit.rs`);
 // docs/accuracy.md has the run and its cross-validated error. Reading them:
 // - step_ms/seq_us: host time per step, 0–1.1 ms plus 9–32 µs per sequence;
-// - decode_scale/prefill_scale: engines run decode kernels ~0.70–1.14× and
-//   prefill kernels ~0.60–1.36× the microbenchmark sums (CUDA graphs and
+// - decode_scale/prefill_scale: engines run decode kernels ~0.69–1.06× and
+//   prefill kernels ~0.60–1.29× the microbenchmark sums (CUDA graphs and
 //   fused kernels vs. unfused prefill paths and chunking);
-// - ttft_ms + ttft_steps: 37–163 ms of HTTP, tokenization, routing and
+// - ttft_ms + ttft_steps: 42–166 ms of HTTP, tokenization, routing and
 //   detokenization, plus 0–2.1 decode steps between a prompt's prefill and
 //   its first token at the client (admission at iteration boundaries,
 //   overlap schedulers returning tokens a step late, the detokenizer's loop);
 // - sync/burst/budget_scale: how synchronised the benchmark clients stay and
 //   the effective token budget of the benchmarked engines;
-// - moe_scale: routed experts 0.75–1.31× the table (distribution and EP
+// - moe_scale: routed experts 0.74–1.34× the table (distribution and EP
 //   imbalance of real routing).
 // Each row weighs 1/√n of its model's row count, and each constant is pulled
 // weakly towards `PRIOR` (see host-native/src/accuracy/fit.rs), so that the
@@ -449,14 +449,14 @@ const PRIOR: Calibration = Calibration {
 const BUILTIN: Calibration = Calibration {
     vllm: BackendConstants {
         step_ms: 0.8594,
-        seq_us: 31.8750,
+        seq_us: 31.6797,
         decode_scale: 0.9756,
         prefill_scale: 0.5952,
-        ttft_ms: 41.9727,
-        burst: 0.3910,
-        kv_handoff_ms: 227.5195,
+        ttft_ms: 42.4609,
+        burst: 0.3861,
+        kv_handoff_ms: 144.5117,
         kv_bw_eff: 0.5000,
-        sync: 0.5654,
+        sync: 0.5615,
         budget_scale: 0.2493,
         moe_scale: 0.9536,
         ttft_steps: 1.2656,
@@ -477,45 +477,45 @@ const BUILTIN: Calibration = Calibration {
     },
     trtllm: BackendConstants {
         step_ms: 1.1328,
-        seq_us: 17.7734,
-        decode_scale: 0.7021,
-        prefill_scale: 1.0415,
-        ttft_ms: 77.6172,
-        burst: 0.1645,
-        kv_handoff_ms: 46.3672,
-        kv_bw_eff: 0.5000,
-        sync: 0.5420,
-        budget_scale: 0.7986,
-        moe_scale: 0.7485,
-        ttft_steps: 1.5859,
+        seq_us: 21.4844,
+        decode_scale: 0.6875,
+        prefill_scale: 1.0513,
+        ttft_ms: 76.6406,
+        burst: 0.1576,
+        kv_handoff_ms: 20.0000,
+        kv_bw_eff: 0.4991,
+        sync: 0.5234,
+        budget_scale: 0.8389,
+        moe_scale: 0.7363,
+        ttft_steps: 1.3672,
     },
     vllm_early: BackendConstants {
-        step_ms: 0.4688,
-        seq_us: 22.2656,
-        decode_scale: 1.1367,
-        prefill_scale: 1.2246,
-        ttft_ms: 162.5781,
-        burst: 0.1508,
-        kv_handoff_ms: 0.0000,
-        kv_bw_eff: 0.5278,
-        sync: 0.3506,
-        budget_scale: 0.9762,
-        moe_scale: 1.3125,
+        step_ms: 0.9375,
+        seq_us: 24.0234,
+        decode_scale: 1.0562,
+        prefill_scale: 1.2930,
+        ttft_ms: 165.9961,
+        burst: 0.1381,
+        kv_handoff_ms: 20.0000,
+        kv_bw_eff: 0.5000,
+        sync: 0.3320,
+        budget_scale: 0.9579,
+        moe_scale: 1.3394,
         ttft_steps: 0.0000,
     },
     sglang_early: BackendConstants {
-        step_ms: 0.0781,
-        seq_us: 23.0859,
-        decode_scale: 0.9438,
-        prefill_scale: 1.3589,
-        ttft_ms: 36.6016,
-        burst: 0.1156,
-        kv_handoff_ms: 126.9336,
+        step_ms: 0.4688,
+        seq_us: 22.3047,
+        decode_scale: 0.9365,
+        prefill_scale: 1.2930,
+        ttft_ms: 47.3438,
+        burst: 0.1791,
+        kv_handoff_ms: 74.6875,
         kv_bw_eff: 0.5000,
-        sync: 0.7236,
-        budget_scale: 1.0439,
-        moe_scale: 1.2637,
-        ttft_steps: 0.4922,
+        sync: 0.7422,
+        budget_scale: 0.9744,
+        moe_scale: 1.1904,
+        ttft_steps: 0.7812,
     },
     trtllm_early: BackendConstants {
         step_ms: 0.0000,
