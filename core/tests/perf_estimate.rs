@@ -632,6 +632,46 @@ fn mxfp4_experts_read_the_tables_of_either_activation_format() {
     }
 }
 
+/// The benchmark starts every client at once: a disaggregated deployment's
+/// prefill ranks get the whole first wave together, as an aggregated
+/// engine's do, and that wave weighs the backend's `burst` in the mean TTFT.
+/// It matters at a thousand clients, where the steady state has no queue
+/// (the assumed prefill workers keep up), and not at one.
+#[test]
+fn disaggregated_prefill_takes_the_first_wave() {
+    let m = model("deepseek-ai/DeepSeek-R1");
+    let s = sys("b200_sxm");
+    let mut req = agg(&m, s, Backend::Trtllm, Parallel::tp(8), 1024, 1024, 1);
+    let with_burst = |w: f64| {
+        let mut c = dgdr_core::perf::Calibration::builtin();
+        c.trtllm.burst = w;
+        c
+    };
+    let (none, all) = (with_burst(0.0), with_burst(1.0));
+    let ttft = |req: &mut EstimateRequest<'_>, conc: u32, c: &dgdr_core::perf::Calibration| {
+        req.mode = Mode::Disagg {
+            prefill: worker(Parallel::dep(4), None, Some(1)),
+            decode: worker(Parallel::dep(8), None, None),
+            concurrency: Some(conc),
+        };
+        let steady = EstimateRequest {
+            calibration: Some(c),
+            ..*req
+        };
+        estimate(&steady).unwrap().ttft_ms
+    };
+    let (one_steady, one_wave) = (ttft(&mut req, 1, &none), ttft(&mut req, 1, &all));
+    assert!(
+        (one_wave - one_steady).abs() <= 0.05 * one_steady,
+        "one client: {one_steady} ms steady, {one_wave} ms as a wave"
+    );
+    let (many_steady, many_wave) = (ttft(&mut req, 1024, &none), ttft(&mut req, 1024, &all));
+    assert!(
+        many_wave > 3.0 * many_steady,
+        "1024 clients: {many_steady} ms steady, {many_wave} ms as a wave"
+    );
+}
+
 #[test]
 fn tensorrt_llm_attention_dp_prefills_in_waves() {
     // DeepSeek-R1 FP8 as DEP8 on H200, 8k-token prompts: going from one to
