@@ -93,10 +93,18 @@ impl Parallel {
     /// all-to-all: an expert-parallel group wider than the routing's
     /// `top_k`, where a token travels only to the GPUs holding its experts
     /// (narrower groups all-gather every rank's tokens). The performance
-    /// model times the exchange, and SGLang's experts, by this; the
-    /// manifest enables the same path.
+    /// model times the exchange by this ([`Parallel::wide_expert_parallel`]
+    /// adds the experts' side).
     pub fn exchanges_all_to_all(&self, top_k: u64) -> bool {
         self.dp > 1 && top_k > 0 && u64::from(self.moe_ep) > top_k
+    }
+
+    /// Whether the experts run SGLang's wide expert-parallel path (DeepEP):
+    /// the ranks exchange tokens all-to-all and the experts are not
+    /// tensor-parallel. The performance model times those experts from
+    /// DeepEP's tables, and the manifest passes `--moe-a2a-backend deepep`.
+    pub fn wide_expert_parallel(&self, top_k: u64) -> bool {
+        self.moe_tp <= 1 && self.exchanges_all_to_all(top_k)
     }
 
     /// Plain tensor parallelism over `tp` GPUs.

@@ -379,6 +379,13 @@ impl<'a> Engine<'_, 'a> {
         (ttft + queue, tpot, b, rate)
     }
 
+    /// The mean TTFT of a benchmark run: the steady state, and the first
+    /// wave (every client at once, its prompts prefilled as one burst)
+    /// weighing `burst`. Aggregated and disaggregated serving alike.
+    fn with_first_wave(&self, steady: f64, wave: f64) -> f64 {
+        (1.0 - self.c.burst) * steady + self.c.burst * wave.max(steady)
+    }
+
     /// Aggregated serving of `conc` clients per attention-DP rank, with at
     /// most `max_running` sequences in the engine.
     pub fn agg(&self, conc: f64, isl: f64, osl: f64, max_running: f64) -> Served {
@@ -438,7 +445,7 @@ impl<'a> Engine<'_, 'a> {
         // The first wave: every client at once, prefilled in a burst.
         let first = conc.min(running) * isl;
         let burst = 0.5 * (self.prefill_ms(&pc, first) + self.prefill_ms(&pc, isl));
-        let desync_ttft = (1.0 - self.c.burst) * steady + self.c.burst * burst.max(steady);
+        let desync_ttft = self.with_first_wave(steady, burst);
         let (sync_ttft, sync_tpot, sync_b, sync_rate) = self.cohorts(&pc, conc, running, d);
         let w = self.c.sync.clamp(0.0, 1.0);
         let tpot = w * sync_tpot + (1.0 - w) * tpot;
@@ -556,7 +563,7 @@ impl DisaggEngines<'_, '_> {
         // state has no queue when prefill keeps up, the first wave does.
         let one = pe.prefill_ms(&ppc, isl);
         let burst = 0.5 * (conc / mu + one) + handoff + (1.0 + de.c.ttft_steps) * tpot;
-        let ttft = (1.0 - pe.c.burst) * steady + pe.c.burst * burst.max(steady);
+        let ttft = pe.with_first_wave(steady, burst);
         Served {
             ttft_ms: ttft + pe.c.ttft_ms,
             tpot_ms: if d > 0.0 { tpot } else { 0.0 },

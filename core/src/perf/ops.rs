@@ -1091,7 +1091,7 @@ impl<'a> StepModel<'a> {
         /// DeepEP's default low-latency dispatch buffer, tokens per rank.
         const LOW_LATENCY_TOKENS: u64 = 128;
         let t = self.tables?;
-        if self.par.moe_tp > 1 || !self.par.exchanges_all_to_all(m.top_k) {
+        if !self.par.wide_expert_parallel(m.top_k) {
             return None;
         }
         let ep = u64::from(self.par.moe_ep);

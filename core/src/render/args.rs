@@ -123,8 +123,7 @@ pub fn sglang(
 ) -> Vec<String> {
     let p = cfg.parallel;
     let dp_attention = moe && p.dp > 1;
-    let wide_ep =
-        dp_attention && p.moe_tp <= 1 && top_k.is_some_and(|k| p.exchanges_all_to_all(k.into()));
+    let wide_ep = moe && top_k.is_some_and(|k| p.wide_expert_parallel(k.into()));
     let tp_flag = if dp_attention {
         u64::from(p.tp) * u64::from(p.dp)
     } else {

@@ -36,8 +36,8 @@ use dgdr_core::spec::Backend;
 /// missing worker counts are assumed as recorded deployments run (decode
 /// workers for about 0.59 × concurrency^0.69 sequences per rank, prefill one
 /// prompt per rank, and the fewest prefill workers that serve 90% of what
-/// the decode side does), as the row's warnings say. Without a concurrency the row is
-/// not predicted.
+/// the decode side does), as the row's warnings say. Without a concurrency
+/// the row is not predicted.
 ///
 /// Exit codes: 0 done, 1 the configuration is invalid or cannot be
 /// estimated, 2 a file could not be read or written.
