@@ -438,7 +438,7 @@ const PRIOR: Calibration = Calibration {
 //   overlap schedulers returning tokens a step late, the detokenizer's loop);
 // - sync/burst/budget_scale: how synchronised the benchmark clients stay and
 //   the effective token budget of the benchmarked engines;
-// - moe_scale: routed experts 0.74–1.34× the table (distribution and EP
+// - moe_scale: routed experts 0.73–1.34× the table (distribution and EP
 //   imbalance of real routing).
 // Each row weighs 1/√n of its model's row count, and each constant is pulled
 // weakly towards `PRIOR` (see host-native/src/accuracy/fit.rs), so that the
@@ -476,18 +476,18 @@ const BUILTIN: Calibration = Calibration {
         ttft_steps: 1.3359,
     },
     trtllm: BackendConstants {
-        step_ms: 1.1328,
-        seq_us: 21.4844,
-        decode_scale: 0.6875,
-        prefill_scale: 1.0513,
-        ttft_ms: 76.6406,
-        burst: 0.1576,
+        step_ms: 1.0547,
+        seq_us: 22.2656,
+        decode_scale: 0.6924,
+        prefill_scale: 1.0293,
+        ttft_ms: 77.6172,
+        burst: 0.1605,
         kv_handoff_ms: 20.0000,
         kv_bw_eff: 0.4991,
         sync: 0.5234,
-        budget_scale: 0.8389,
-        moe_scale: 0.7363,
-        ttft_steps: 1.3672,
+        budget_scale: 0.8499,
+        moe_scale: 0.7339,
+        ttft_steps: 1.4609,
     },
     vllm_early: BackendConstants {
         step_ms: 0.9375,
