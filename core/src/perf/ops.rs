@@ -981,7 +981,7 @@ impl<'a> StepModel<'a> {
         let (tp, ep) = (u64::from(self.par.moe_tp), u64::from(self.par.moe_ep));
         let q = self.quant.moe;
         let one = |p: MoeSource, exact: bool, t: &SystemTables| -> Option<Timed> {
-            let query = |n: u64, ep: u64| {
+            let query = |n: u64, tp: u64, ep: u64| {
                 t.moe(&MoeQuery {
                     dtype: p.dtype,
                     num_tokens: n,
@@ -989,7 +989,7 @@ impl<'a> StepModel<'a> {
                     inter: p.shape.inter,
                     topk: p.shape.topk,
                     num_experts: p.shape.num_experts,
-                    moe_tp: p.moe_tp,
+                    moe_tp: tp,
                     moe_ep: ep,
                 })
             };
@@ -1009,21 +1009,10 @@ impl<'a> StepModel<'a> {
                 halves
                     .into_iter()
                     .flatten()
-                    .filter_map(|(tp, ep)| {
-                        t.moe(&MoeQuery {
-                            dtype: p.dtype,
-                            num_tokens: tokens,
-                            hidden: p.shape.hidden,
-                            inter: p.shape.inter,
-                            topk: p.shape.topk,
-                            num_experts: p.shape.num_experts,
-                            moe_tp: tp,
-                            moe_ep: ep,
-                        })
-                    })
+                    .filter_map(|(tp, ep)| query(tokens, tp, ep))
                     .fold(l, |best, c| if c.ms < best.ms { c } else { best })
             };
-            query(tokens, p.moe_ep)
+            query(tokens, p.moe_tp, p.moe_ep)
                 .map(coarser)
                 .map(|l| {
                     // Past the measured token range of a wide EP group, the
@@ -1037,7 +1026,7 @@ impl<'a> StepModel<'a> {
                     let mut best = l;
                     let mut f = 2;
                     while f <= p.moe_ep && p.moe_ep.is_multiple_of(f) {
-                        if let Some(e) = query(tokens.div_ceil(f), p.moe_ep / f)
+                        if let Some(e) = query(tokens.div_ceil(f), p.moe_tp, p.moe_ep / f)
                             && e.ms < best.ms
                         {
                             best = e;
