@@ -106,6 +106,9 @@ codes! {
     ModelDoesNotFit = "DGDR-E041",
     /// The model's architecture is not supported by the performance model.
     UnsupportedArchitecture = "DGDR-E042",
+    /// The backend cannot run the checkpoint's weight format on the GPU
+    /// (NVFP4 outside Blackwell with TensorRT-LLM or SGLang).
+    FormatUnsupported = "DGDR-E043",
     /// `spec` changed while the request is Profiling, Deploying or Deployed.
     SpecImmutable = "DGDR-E050",
     /// A field dgdr does not know; probably a typo, and it has no effect.

@@ -115,6 +115,7 @@ impl Gates for CatalogGates {
             return;
         };
         check_fit(spec, &model, system, d);
+        check_format(spec, &model, system, d);
         check_disagg_budget(spec, d);
         let planner_needs_model = spec.planner.as_ref().is_some_and(|p| {
             p.enable_throughput_scaling && p.pre_deployment_sweeping_mode == SweepMode::Rapid
@@ -230,6 +231,24 @@ fn check_fit(
     }
 }
 
+/// The backend must be able to run the checkpoint's weights on the GPU.
+fn check_format(
+    spec: &ResolvedSpec,
+    model: &ModelArch,
+    system: &crate::catalog::system::SystemSpec,
+    d: &mut Diagnostics,
+) {
+    let quant = crate::perf::QuantConfig::resolve(model, &crate::perf::QuantOverrides::default());
+    if let Some(why) = crate::compat::unsupported(&quant, system, spec.backend) {
+        d.push(Diagnostic::error(
+            "spec.backend",
+            Code::FormatUnsupported,
+            format!("{} has NVFP4 weights: {why}", model.id),
+            crate::compat::HINT,
+        ));
+    }
+}
+
 /// The gates every host uses.
 pub fn default_gates() -> &'static dyn Gates {
     static GATES: std::sync::OnceLock<CatalogGates> = std::sync::OnceLock::new();
@@ -298,6 +317,24 @@ mod tests {
         assert_eq!(e.code, Code::ModelDoesNotFit);
         assert!(e.message.contains("GB"), "{}", e.message);
         assert!(codes("model: Qwen/Qwen3-32B\nimage: i\nhardware: {gpuSku: h200_sxm, totalGpus: 8, numGpusPerNode: 8}\n").is_empty());
+    }
+
+    #[test]
+    fn nvfp4_checkpoints_need_blackwell_on_trtllm_and_sglang() {
+        let spec = |backend: &str, sku: &str| {
+            format!(
+                "model: nvidia/DeepSeek-R1-NVFP4\nbackend: {backend}\nimage: i\nhardware: {{gpuSku: {sku}, totalGpus: 8, numGpusPerNode: 8}}\n"
+            )
+        };
+        for backend in ["trtllm", "sglang"] {
+            assert_eq!(
+                codes(&spec(backend, "h200_sxm")),
+                vec![("spec.backend".to_string(), Code::FormatUnsupported)]
+            );
+            assert!(codes(&spec(backend, "b200_sxm")).is_empty());
+        }
+        assert!(codes(&spec("vllm", "h200_sxm")).is_empty());
+        assert!(codes(&spec("auto", "h200_sxm")).is_empty());
     }
 
     #[test]

@@ -23,6 +23,7 @@
 pub mod api;
 pub mod assemble;
 pub mod catalog;
+pub mod compat;
 pub mod diag;
 pub mod driver;
 pub mod gates;

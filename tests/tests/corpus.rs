@@ -113,6 +113,7 @@ const COVERED: &[(Code, &str)] = &[
     ),
     (Code::ModelUnknown, "cases/122-model-unknown.yaml"),
     (Code::ModelDoesNotFit, "cases/124-model-does-not-fit.yaml"),
+    (Code::FormatUnsupported, "cases/130-nvfp4-on-hopper.yaml"),
 ];
 
 /// Codes the corpus cannot show yet, and why. When one starts appearing in a

@@ -542,6 +542,14 @@ impl<'a> Prepared<'a> {
         let request_latency = ttft + tpot * f64::from(osl.saturating_sub(1));
         let tokens_per_s = served.request_rate * f64::from(osl);
         let sources = Sources::from_array(src);
+        if let Some(why) =
+            crate::compat::unsupported(&self.quant, self.req.system, self.req.backend)
+        {
+            warnings.push(format!(
+                "cannot run as estimated: {why}. Instead: {}",
+                crate::compat::HINT
+            ));
+        }
         if sources.roofline > 0.5 {
             warnings.push(format!(
                 "{:.0}% of the step time is roofline (no measured table for {} on {}): expect a larger error",

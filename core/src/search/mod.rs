@@ -345,14 +345,34 @@ pub enum SearchError {
 }
 
 /// The backends to search: the one asked for, or for `auto` those with
-/// measured tables for this system (all of them if none has).
+/// measured tables for this system (all of them if none has), less those
+/// that cannot run weights quantized as `quant` there ([`crate::compat`]).
 pub fn backends_for(
     backend: Backend,
     system: &SystemSpec,
+    quant: &perf::QuantConfig,
 ) -> (Vec<ConcreteBackend>, Option<String>) {
     if let Some(b) = ConcreteBackend::from_backend(backend) {
-        return (vec![b], None);
+        return match crate::compat::unsupported(quant, system, backend) {
+            Some(why) => (Vec::new(), Some(why)),
+            None => (vec![b], None),
+        };
     }
+    let (backends, note) = backends_with_tables(system);
+    let (runnable, refused): (Vec<ConcreteBackend>, Vec<ConcreteBackend>) = backends
+        .into_iter()
+        .partition(|b| crate::compat::unsupported(quant, system, Backend::from(*b)).is_none());
+    let refused = refused
+        .iter()
+        .filter_map(|b| crate::compat::unsupported(quant, system, Backend::from(*b)))
+        .map(|why| format!("backend auto: not searched, {why}"));
+    let notes: Vec<String> = note.into_iter().chain(refused).collect();
+    (runnable, (!notes.is_empty()).then(|| notes.join("; ")))
+}
+
+/// `auto`'s backends: those with measured tables for this system (all of
+/// them if none has).
+fn backends_with_tables(system: &SystemSpec) -> (Vec<ConcreteBackend>, Option<String>) {
     let tables = system.tables.as_deref().unwrap_or(system.sku.as_str());
     let measured: Vec<ConcreteBackend> = ConcreteBackend::ALL
         .into_iter()
@@ -455,8 +475,12 @@ fn build_engines<'a>(input: &SearchInput<'a>) -> Result<Engines<'a>, SearchError
     if input.isl == 0 || input.osl == 0 || input.total_gpus == 0 {
         return Err(SearchError::EmptyWorkload);
     }
-    let (backends, note) = backends_for(input.backend, input.system);
+    let quant = perf::QuantConfig::resolve(input.model, &input.quant);
+    let (backends, note) = backends_for(input.backend, input.system, &quant);
     let notes: Vec<String> = note.into_iter().collect();
+    if backends.is_empty() {
+        return Err(SearchError::NoCandidate(notes.join("; ")));
+    }
     let mut rejected = Vec::new();
     let isl = input.isl;
     let osl = input.osl;
