@@ -362,10 +362,14 @@ pub fn backends_for(
     let (runnable, refused): (Vec<ConcreteBackend>, Vec<ConcreteBackend>) = backends
         .into_iter()
         .partition(|b| crate::compat::unsupported(quant, system, Backend::from(*b)).is_none());
-    let refused = refused
-        .iter()
-        .filter_map(|b| crate::compat::unsupported(quant, system, Backend::from(*b)))
-        .map(|why| format!("backend auto: not searched, {why}"));
+    let refused = (!refused.is_empty()).then(|| {
+        let names: Vec<&str> = refused.iter().map(|b| b.as_str()).collect();
+        format!(
+            "backend auto: {} not searched (NVFP4 weights need FP4 tensor cores, which {} lacks)",
+            names.join(", "),
+            system.sku
+        )
+    });
     let notes: Vec<String> = note.into_iter().chain(refused).collect();
     (runnable, (!notes.is_empty()).then(|| notes.join("; ")))
 }
