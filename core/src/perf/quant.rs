@@ -128,12 +128,9 @@ impl GemmQuant {
             GemmQuant::Fp8 | GemmQuant::Fp8Block => {
                 &[TensorDtype::Fp8, TensorDtype::Bf16, TensorDtype::Fp16]
             }
-            GemmQuant::Nvfp4 => &[
-                TensorDtype::Fp4,
-                TensorDtype::Fp8,
-                TensorDtype::Bf16,
-                TensorDtype::Fp16,
-            ],
+            // Without FP4 tensor cores the only engine that runs NVFP4
+            // weights (vLLM's Marlin kernels) dequantizes them to 16 bits.
+            GemmQuant::Nvfp4 => &[TensorDtype::Fp4, TensorDtype::Bf16, TensorDtype::Fp16],
         }
     }
 
