@@ -30,6 +30,16 @@ pub fn unsupported(quant: &QuantConfig, system: &SystemSpec, backend: Backend) -
     ))
 }
 
+/// The note of a search for backend `auto` that leaves out `refused`
+/// (backends [`unsupported`] refuses on `system`).
+pub fn auto_skips(refused: &[&str], system: &SystemSpec) -> String {
+    format!(
+        "backend auto: {} not searched (NVFP4 weights need FP4 tensor cores, which {} lacks)",
+        refused.join(", "),
+        system.sku
+    )
+}
+
 /// What to do instead, for messages.
 pub const HINT: &str = "use vLLM (it runs NVFP4 weights weight-only on older GPUs), a Blackwell GPU, or an FP8 or 16-bit checkpoint of the model";
 

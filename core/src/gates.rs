@@ -243,7 +243,7 @@ fn check_format(
         d.push(Diagnostic::error(
             "spec.backend",
             Code::FormatUnsupported,
-            format!("{} has NVFP4 weights: {why}", model.id),
+            format!("{}: {why}", model.id),
             crate::compat::HINT,
         ));
     }

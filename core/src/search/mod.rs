@@ -364,11 +364,7 @@ pub fn backends_for(
         .partition(|b| crate::compat::unsupported(quant, system, Backend::from(*b)).is_none());
     let refused = (!refused.is_empty()).then(|| {
         let names: Vec<&str> = refused.iter().map(|b| b.as_str()).collect();
-        format!(
-            "backend auto: {} not searched (NVFP4 weights need FP4 tensor cores, which {} lacks)",
-            names.join(", "),
-            system.sku
-        )
+        crate::compat::auto_skips(&names, system)
     });
     let notes: Vec<String> = note.into_iter().chain(refused).collect();
     (runnable, (!notes.is_empty()).then(|| notes.join("; ")))
