@@ -5,8 +5,8 @@
 use dgdr_core::catalog::model::{Catalog, ModelArch};
 use dgdr_core::catalog::system::{SystemSpec, lookup};
 use dgdr_core::perf::{
-    Estimate, EstimateRequest, GemmQuant, Mode, OpSource, Parallel, PerfError, QuantOverrides,
-    Worker, estimate, step_breakdown,
+    Estimate, EstimateRequest, GemmQuant, KvQuant, Mode, OpSource, Parallel, PerfError,
+    QuantOverrides, Worker, estimate, step_breakdown,
 };
 use dgdr_core::spec::Backend;
 
@@ -720,4 +720,41 @@ fn tensorrt_llm_attention_dp_prefills_in_waves() {
         "TensorRT-LLM: TTFT ×{trt:.2} from 8 to 64 clients"
     );
     assert!(vllm < 2.5, "vLLM: TTFT ×{vllm:.2} from 8 to 64 clients");
+}
+
+#[test]
+fn a_bound_kv_cache_names_what_an_fp8_cache_would_hold() {
+    // MiniMax-M2.5 (62 layers of 8 KV heads × 128) on two B200 with 8k-token
+    // prompts: a 16-bit cache holds about 46 sequences, an FP8 one twice that.
+    let m = model("MiniMaxAI/MiniMax-M2.5");
+    let b200 = sys("b200_sxm");
+    let req = agg(&m, b200, Backend::Vllm, Parallel::tp(2), 8192, 1024, 64);
+    let e = estimate(&req).unwrap();
+    let warning = e
+        .warnings
+        .iter()
+        .find(|w| w.contains("the rest queue"))
+        .unwrap_or_else(|| panic!("no queueing warning: {:?}", e.warnings));
+    let held = |prefix: &str| -> f64 {
+        let tail = warning
+            .split(prefix)
+            .nth(1)
+            .unwrap_or_else(|| panic!("{warning}"));
+        let n: String = tail.chars().take_while(char::is_ascii_digit).collect();
+        n.parse().unwrap()
+    };
+    let bf16 = held("exceed the ");
+    let fp8 = held("an FP8 KV cache would hold ");
+    assert!(bf16 < 64.0 && fp8 >= 64.0, "{warning}");
+    assert!((fp8 / bf16 - 2.0).abs() < 0.1, "{warning}");
+    // Already FP8 and still queueing (at 128 clients): no remedy to name.
+    let mut req = agg(&m, b200, Backend::Vllm, Parallel::tp(2), 8192, 1024, 128);
+    req.quant.kv = Some(KvQuant::Fp8);
+    let e = estimate(&req).unwrap();
+    assert!(
+        e.warnings.iter().any(|w| w.contains("the rest queue"))
+            && e.warnings.iter().all(|w| !w.contains("FP8 KV cache")),
+        "{:?}",
+        e.warnings
+    );
 }

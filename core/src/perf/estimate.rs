@@ -18,7 +18,7 @@ use super::memory::{
 };
 use super::ops::{OpSource, OpTime, StepModel, StepShape};
 use super::parallel::Parallel;
-use super::quant::{QuantConfig, QuantOverrides, checkpoint_formats};
+use super::quant::{KvQuant, QuantConfig, QuantOverrides, checkpoint_formats};
 use super::roofline::{self, Comm};
 use crate::catalog::model::ModelArch;
 use crate::catalog::system::SystemSpec;
@@ -327,6 +327,27 @@ impl<'a> Prepared<'a> {
         }
     }
 
+    /// Sequences of `occupied` tokens the engine would run at once with an
+    /// FP8 KV cache in the same pool, where the cache is 16-bit now (`None`
+    /// otherwise). Where the cache binds, it is the usual remedy
+    /// (`--kv-cache-dtype fp8`); recorded deployments of MiniMax-M2.5 on
+    /// vLLM hold what only an FP8 cache can (docs/accuracy.md).
+    fn fp8_kv_seqs(&self, occupied: u64, max_seqs: u32) -> Option<f64> {
+        if self.quant.kv != KvQuant::Bf16 {
+            return None;
+        }
+        let fp8 = QuantConfig {
+            kv: KvQuant::Fp8,
+            ..self.quant
+        };
+        let per = KvCoeffs::new(self.req.model, &fp8, self.main.par).bytes(occupied.max(1));
+        (per > 0.0).then(|| {
+            (self.main.kv.effective().kv as f64 / per)
+                .min(f64::from(max_seqs))
+                .floor()
+        })
+    }
+
     /// The estimate at this workload (`mode` gives the concurrency and, for
     /// disagg, the worker counts; its layouts must be the prepared ones).
     pub fn estimate(&self, isl: u32, osl: u32, mode: &Mode) -> Result<Estimate, PerfError> {
@@ -411,8 +432,13 @@ impl<'a> Prepared<'a> {
                 }
                 let s = e.agg(per_rank, f64::from(isl), f64::from(osl), max_batch.max(1.0));
                 if per_rank > max_batch && fits {
+                    let remedy = self
+                        .fp8_kv_seqs(occupied, knobs.max_seqs)
+                        .filter(|n| *n > max_batch)
+                        .map(|n| format!(" (an FP8 KV cache would hold {n:.0})"))
+                        .unwrap_or_default();
                     warnings.push(format!(
-                        "{per_rank:.0} clients per rank exceed the {max_batch:.0} sequences the engine runs at once: the rest queue"
+                        "{per_rank:.0} clients per rank exceed the {max_batch:.0} sequences the engine runs at once: the rest queue{remedy}"
                     ));
                 }
                 let served = Served {
