@@ -229,7 +229,13 @@ impl<'a> Side<'a> {
 
     /// Sequences of `len` tokens the KV cache of one rank holds.
     fn kv_seqs(&self, len: u64) -> f64 {
-        let per = self.kvc.bytes(len.max(1));
+        self.kv_seqs_as(&self.kvc, len)
+    }
+
+    /// [`Side::kv_seqs`] with the cache laid out as `kvc` says (another
+    /// element type) in the same pool.
+    fn kv_seqs_as(&self, kvc: &KvCoeffs, len: u64) -> f64 {
+        let per = kvc.bytes(len.max(1));
         if per <= 0.0 {
             return f64::INFINITY;
         }
@@ -340,12 +346,13 @@ impl<'a> Prepared<'a> {
             kv: KvQuant::Fp8,
             ..self.quant
         };
-        let per = KvCoeffs::new(self.req.model, &fp8, self.main.par).bytes(occupied.max(1));
-        (per > 0.0).then(|| {
-            (self.main.kv.effective().kv as f64 / per)
+        let kvc = KvCoeffs::new(self.req.model, &fp8, self.main.par);
+        Some(
+            self.main
+                .kv_seqs_as(&kvc, occupied)
                 .min(f64::from(max_seqs))
-                .floor()
-        })
+                .floor(),
+        )
     }
 
     /// The estimate at this workload (`mode` gives the concurrency and, for
